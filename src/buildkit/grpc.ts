@@ -1,0 +1,408 @@
+// gRPC over node:http2, both directions: calls to BuildKit (unary,
+// server-streaming, bidirectional; metadata, deadlines, cancellation, status
+// codes as GrpcError) and a small server for the session BuildKit calls back.
+//
+// Why our own framing rather than @connectrpc/connect-node: the engine's
+// gRPC endpoints are reached by hijacking an HTTP/1.1 connection (`/grpc`,
+// `/session` upgrades) and, on `/session`, the engine is the HTTP/2 *client*
+// while we serve. connect-node's transport dials (and re-dials) its own
+// connections, and its server adapter expects an HTTP server it owns; neither
+// rides a one-shot hijacked socket. A buildkitd session also runs HTTP/2
+// inside a Control/Session stream. One ~300-line layer over node:http2
+// serves all of these the same way and gives explicit backpressure for
+// FileSync's large streams. Messages are still @bufbuild/protobuf's.
+//
+// Must never: log message bodies (they carry secret values on the session).
+import http2 from 'node:http2';
+import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
+
+export enum GrpcStatus {
+  OK = 0,
+  CANCELLED = 1,
+  UNKNOWN = 2,
+  INVALID_ARGUMENT = 3,
+  DEADLINE_EXCEEDED = 4,
+  NOT_FOUND = 5,
+  ALREADY_EXISTS = 6,
+  PERMISSION_DENIED = 7,
+  RESOURCE_EXHAUSTED = 8,
+  FAILED_PRECONDITION = 9,
+  ABORTED = 10,
+  OUT_OF_RANGE = 11,
+  UNIMPLEMENTED = 12,
+  INTERNAL = 13,
+  UNAVAILABLE = 14,
+  DATA_LOSS = 15,
+  UNAUTHENTICATED = 16,
+}
+
+/** A call that ended with a non-OK status. `details` is the server's message. */
+export class GrpcError extends Error {
+  constructor(
+    readonly code: GrpcStatus,
+    readonly details: string,
+    readonly method = '',
+  ) {
+    super(`${method ? `${method}: ` : ''}${GrpcStatus[code] ?? code}: ${details}`);
+    this.name = 'GrpcError';
+  }
+}
+
+export type Metadata = Record<string, string | string[]>;
+
+/** Frames one message: compressed flag 0, 4-byte big-endian length, bytes. */
+export function frame(message: Uint8Array): Buffer {
+  const out = Buffer.allocUnsafe(5 + message.byteLength);
+  out[0] = 0;
+  out.writeUInt32BE(message.byteLength, 1);
+  out.set(message, 5);
+  return out;
+}
+
+/** Splits an HTTP/2 data stream into gRPC messages. */
+export class FrameDecoder {
+  #chunks: Buffer[] = [];
+  #buffered = 0;
+
+  push(chunk: Buffer): Buffer[] {
+    this.#chunks.push(chunk);
+    this.#buffered += chunk.length;
+    const out: Buffer[] = [];
+    for (;;) {
+      if (this.#buffered < 5) break;
+      const head = this.#peek(5);
+      if (head[0] !== 0) throw new GrpcError(GrpcStatus.UNIMPLEMENTED, 'compressed gRPC messages are not supported');
+      const len = head.readUInt32BE(1);
+      if (this.#buffered < 5 + len) break;
+      const all = this.#take(5 + len);
+      out.push(all.subarray(5));
+    }
+    return out;
+  }
+
+  get pending(): number {
+    return this.#buffered;
+  }
+
+  #peek(n: number): Buffer {
+    if (this.#chunks[0]!.length < n) this.#chunks = [Buffer.concat(this.#chunks)];
+    return this.#chunks[0]!.subarray(0, n);
+  }
+
+  #take(n: number): Buffer {
+    if (this.#chunks[0]!.length < n) this.#chunks = [Buffer.concat(this.#chunks)];
+    const first = this.#chunks[0]!;
+    const out = first.subarray(0, n);
+    if (first.length === n) this.#chunks.shift();
+    else this.#chunks[0] = first.subarray(n);
+    this.#buffered -= n;
+    return out;
+  }
+}
+
+export interface CallOptions {
+  metadata?: Metadata;
+  signal?: AbortSignal;
+  /** Milliseconds; sent as grpc-timeout and enforced locally. */
+  timeoutMs?: number;
+}
+
+/** A bidirectional call: send requests, iterate responses. */
+export interface BidiCall<I extends DescMessage, O extends DescMessage> {
+  send(message: MessageInitShape<I>): Promise<void>;
+  /** Sends raw, already-marshaled message bytes. */
+  sendBytes(bytes: Uint8Array): Promise<void>;
+  end(): void;
+  responses: AsyncIterable<MessageShape<O>>;
+  cancel(): void;
+}
+
+/** A gRPC client over one HTTP/2 session. */
+export class GrpcChannel {
+  constructor(
+    readonly session: http2.ClientHttp2Session,
+    readonly authority = 'localhost',
+  ) {}
+
+  async unary<I extends DescMessage, O extends DescMessage>(
+    path: string,
+    input: I,
+    output: O,
+    request: MessageInitShape<I>,
+    options: CallOptions = {},
+  ): Promise<MessageShape<O>> {
+    const call = this.bidi(path, input, output, options);
+    await call.send(request);
+    call.end();
+    let result: MessageShape<O> | undefined;
+    for await (const msg of call.responses) result ??= msg;
+    if (!result) throw new GrpcError(GrpcStatus.INTERNAL, 'the server sent no response message', path);
+    return result;
+  }
+
+  serverStream<I extends DescMessage, O extends DescMessage>(
+    path: string,
+    input: I,
+    output: O,
+    request: MessageInitShape<I>,
+    options: CallOptions = {},
+  ): AsyncIterable<MessageShape<O>> & { cancel(): void } {
+    const call = this.bidi(path, input, output, options);
+    const sent = call.send(request).then(() => call.end());
+    sent.catch(() => undefined);
+    return {
+      cancel: () => call.cancel(),
+      [Symbol.asyncIterator]: () => call.responses[Symbol.asyncIterator](),
+    };
+  }
+
+  bidi<I extends DescMessage, O extends DescMessage>(path: string, input: I, output: O, options: CallOptions = {}): BidiCall<I, O> {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': 'POST',
+      ':path': path,
+      ':authority': this.authority,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      'user-agent': 'hangar-grpc/1',
+    };
+    for (const [k, v] of Object.entries(options.metadata ?? {})) headers[k.toLowerCase()] = v;
+    if (options.timeoutMs !== undefined) headers['grpc-timeout'] = `${Math.max(1, Math.ceil(options.timeoutMs))}m`;
+    const stream = this.session.request(headers, { endStream: false });
+    let cancelled: GrpcError | undefined;
+    const cancel = (why = new GrpcError(GrpcStatus.CANCELLED, 'the call was cancelled', path)): void => {
+      if (cancelled) return;
+      cancelled = why;
+      // RST_STREAM(CANCEL): the server's context is cancelled at once.
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    };
+    const onAbort = (): void => cancel();
+    if (options.signal) {
+      if (options.signal.aborted) queueMicrotask(onAbort);
+      else options.signal.addEventListener('abort', onAbort, { once: true });
+    }
+    const timer =
+      options.timeoutMs !== undefined
+        ? setTimeout(() => cancel(new GrpcError(GrpcStatus.DEADLINE_EXCEEDED, `no answer within ${options.timeoutMs} ms`, path)), options.timeoutMs)
+        : undefined;
+    const cleanup = (): void => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+    };
+
+    let status: { code: number; message: string } | undefined;
+    const readStatus = (h: http2.IncomingHttpHeaders): void => {
+      const code = h['grpc-status'];
+      if (code !== undefined) status = { code: Number(code), message: decodeGrpcMessage(String(h['grpc-message'] ?? '')) };
+    };
+    let httpStatus = 200;
+    stream.on('response', (h) => {
+      httpStatus = Number(h[':status'] ?? 200);
+      readStatus(h);
+    });
+    stream.on('trailers', readStatus);
+    // Errors surface through the response iterator; this keeps an unread call from crashing the process.
+    stream.on('error', () => undefined);
+
+    const write = (bytes: Uint8Array): Promise<void> =>
+      new Promise((resolve, reject) => {
+        if (cancelled) return reject(cancelled);
+        if (stream.destroyed || stream.closed) return reject(new GrpcError(GrpcStatus.UNAVAILABLE, 'the stream is closed', path));
+        const ok = stream.write(frame(bytes), (err) => (err ? reject(err) : undefined));
+        if (ok) resolve();
+        else stream.once('drain', () => resolve());
+      });
+
+    async function* responses(): AsyncGenerator<MessageShape<O>> {
+      const decoder = new FrameDecoder();
+      try {
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          for (const msg of decoder.push(chunk)) yield fromBinary(output, msg);
+        }
+      } catch (err) {
+        if (cancelled) throw cancelled;
+        throw new GrpcError(GrpcStatus.UNAVAILABLE, `the connection failed: ${(err as Error).message}`, path);
+      } finally {
+        cleanup();
+        if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      }
+      if (cancelled) throw cancelled;
+      if (!status) {
+        if (httpStatus !== 200) throw new GrpcError(GrpcStatus.UNKNOWN, `HTTP status ${httpStatus}`, path);
+        throw new GrpcError(GrpcStatus.UNAVAILABLE, 'the stream ended without a status', path);
+      }
+      if (status.code !== 0) throw new GrpcError(status.code, status.message, path);
+    }
+
+    return {
+      send: (message) => write(toBinary(input, create(input, message))),
+      sendBytes: write,
+      end: () => {
+        if (!stream.destroyed && !stream.writableEnded) stream.end();
+      },
+      responses: { [Symbol.asyncIterator]: () => responses() },
+      cancel: () => cancel(),
+    };
+  }
+}
+
+function decodeGrpcMessage(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function encodeGrpcMessage(s: string): string {
+  // Percent-encode everything outside printable ASCII, and '%' itself.
+  return s.replace(/[^\x20-\x24\x26-\x7e]/gu, (c) =>
+    [...Buffer.from(c)].map((b) => `%${b.toString(16).toUpperCase().padStart(2, '0')}`).join(''),
+  );
+}
+
+// ------------------------------------------------------------------ server
+
+/** The request side of a call the server is handling. */
+export interface ServerCall {
+  readonly metadata: http2.IncomingHttpHeaders;
+  readonly signal: AbortSignal;
+}
+
+/** Messages a bidi handler receives, and a way to send back with backpressure. */
+export interface ServerStream<I extends DescMessage, O extends DescMessage> extends ServerCall {
+  requests: AsyncIterable<MessageShape<I>>;
+  send(message: MessageInitShape<O>): Promise<void>;
+  /** Sends an already-marshaled message. */
+  sendBytes(bytes: Uint8Array): Promise<void>;
+}
+
+type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => Promise<void>;
+
+/** Serves gRPC methods on HTTP/2 sessions it is given (see `serveOn`). */
+export class GrpcServer {
+  readonly #handlers = new Map<string, Handler>();
+  readonly #http2 = http2.createServer({ settings: { initialWindowSize: 1 << 20 } });
+
+  constructor() {
+    this.#http2.on('stream', (stream, headers) => this.#dispatch(stream, headers));
+    this.#http2.on('sessionError', () => undefined);
+  }
+
+  /** Method paths, e.g. `/grpc.health.v1.Health/Check`. */
+  get methods(): string[] {
+    return [...this.#handlers.keys()];
+  }
+
+  unary<I extends DescMessage, O extends DescMessage>(
+    path: string,
+    input: I,
+    output: O,
+    handler: (request: MessageShape<I>, call: ServerCall) => Promise<MessageInitShape<O>> | MessageInitShape<O>,
+  ): void {
+    this.#handlers.set(path, async (stream, headers) => {
+      const call = serverCall(stream, headers);
+      const decoder = new FrameDecoder();
+      let request: MessageShape<I> | undefined;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        for (const m of decoder.push(chunk)) request ??= fromBinary(input, m);
+      }
+      const response = await handler(request ?? create(input), call);
+      const bytes = toBinary(output, create(output, response));
+      await writeFrame(stream, bytes);
+    });
+  }
+
+  bidi<I extends DescMessage, O extends DescMessage>(path: string, input: I, output: O, handler: (call: ServerStream<I, O>) => Promise<void>): void {
+    this.#handlers.set(path, async (stream, headers) => {
+      const call = serverCall(stream, headers);
+      async function* requests(): AsyncGenerator<MessageShape<I>> {
+        const decoder = new FrameDecoder();
+        for await (const chunk of stream as AsyncIterable<Buffer>) {
+          for (const m of decoder.push(chunk)) yield fromBinary(input, m);
+        }
+      }
+      await handler({
+        ...call,
+        signal: call.signal,
+        metadata: call.metadata,
+        requests: { [Symbol.asyncIterator]: () => requests() },
+        send: (message) => writeFrame(stream, toBinary(output, create(output, message))),
+        sendBytes: (bytes) => writeFrame(stream, bytes),
+      });
+    });
+  }
+
+  /** Serves on a socket (or any duplex) where the peer is the HTTP/2 client. */
+  serveOn(socket: import('node:stream').Duplex): void {
+    this.#http2.emit('connection', socket);
+  }
+
+  async #dispatch(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): Promise<void> {
+    stream.on('error', () => undefined);
+    const path = String(headers[':path'] ?? '');
+    const handler = this.#handlers.get(path);
+    const respond = (): void => {
+      if (!stream.headersSent && !stream.destroyed) {
+        stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      }
+    };
+    const finish = (code: GrpcStatus, message: string): void => {
+      if (stream.destroyed || stream.closed) return;
+      respond();
+      stream.once('wantTrailers', () => {
+        const trailers: http2.OutgoingHttpHeaders = { 'grpc-status': String(code) };
+        if (message) trailers['grpc-message'] = encodeGrpcMessage(message);
+        try {
+          stream.sendTrailers(trailers);
+        } catch {
+          // The peer went away; nothing to tell it.
+        }
+      });
+      stream.end();
+    };
+    if (!handler) return finish(GrpcStatus.UNIMPLEMENTED, `unknown method ${path}`);
+    respond();
+    try {
+      await handler(stream, headers);
+      finish(GrpcStatus.OK, '');
+    } catch (err) {
+      if (err instanceof GrpcError) finish(err.code, err.details);
+      else finish(GrpcStatus.INTERNAL, err instanceof Error ? err.message : 'internal error');
+    }
+  }
+
+  close(): void {
+    this.#http2.close();
+  }
+}
+
+function serverCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): ServerCall {
+  const controller = new AbortController();
+  stream.once('close', () => controller.abort());
+  stream.once('aborted', () => controller.abort());
+  return { metadata: headers, signal: controller.signal };
+}
+
+function writeFrame(stream: http2.ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (stream.destroyed || stream.closed) return reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
+    if (stream.write(frame(bytes))) return resolve();
+    const onDrain = (): void => {
+      stream.off('close', onClose);
+      resolve();
+    };
+    const onClose = (): void => {
+      stream.off('drain', onDrain);
+      reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
+    };
+    stream.once('drain', onDrain);
+    stream.once('close', onClose);
+  });
+}
+
+/** Metadata values as a list (gRPC allows repeats; node joins some with ', '). */
+export function metadataList(headers: http2.IncomingHttpHeaders, key: string): string[] {
+  const v = headers[key];
+  if (v === undefined) return [];
+  return Array.isArray(v) ? v : [v];
+}
