@@ -1,0 +1,156 @@
+// Benchmarks `hangar build` against `DOCKER_BUILDKIT=1 /usr/bin/docker build`
+// on the same engine, alternating the two tools run by run:
+//   context-cold     20,000-file ~240 MB context, COPY . /app, a RUN with two secrets, builder cache pruned
+//   context-noop     the same build again, nothing changed
+//   context-one-file the same build after one file changed
+//   stages-cold      a 30-stage Dockerfile of small RUN steps, builder cache pruned
+// Reports medians, the hangar/docker ratio and client peak RSS, and writes a
+// markdown table. Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { generateContext, touchOneFile } from './context.js';
+import { CONTEXT_DOCKERFILE, stagesDockerfile } from './dockerfiles.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const DOCKER = '/usr/bin/docker';
+const TIME = '/usr/bin/time';
+
+interface Options {
+  runs: number;
+  out: string;
+  work: string;
+  only: string[] | undefined;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { runs: 5, out: join(ROOT, 'bench/build/RESULTS.md'), work: '/tmp/hangar-bench-build', only: undefined };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--runs' && v) (opts.runs = Number(v)), i++;
+    else if (a === '--out' && v) (opts.out = resolve(v)), i++;
+    else if (a === '--work' && v) (opts.work = resolve(v)), i++;
+    else if (a === '--only' && v) (opts.only = v.split(',')), i++;
+    else throw new Error(`unknown argument ${a}; use --runs N, --out FILE, --work DIR, --only case,...`);
+  }
+  return opts;
+}
+
+type Tool = 'hangar' | 'docker';
+
+interface Sample {
+  seconds: number;
+  rssKb: number;
+}
+
+function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
+  const timeFile = join(secretDir, `time-${tool}`);
+  const args = ['-t', tag, '--progress=plain', '--secret', `id=BENCH_TOKEN,src=${join(secretDir, 'token')}`, '--secret', `id=BENCH_KEY,src=${join(secretDir, 'key')}`, dir];
+  const cmd =
+    tool === 'docker'
+      ? [DOCKER, 'build', '--network=host', ...args]
+      : [process.execPath, join(ROOT, 'bin/hangar'), 'build', ...args];
+  const started = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-f', '%M', '-o', timeFile, ...cmd], {
+    env: { ...process.env, DOCKER_BUILDKIT: '1', NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (r.status !== 0) {
+    throw new Error(`${tool} build of ${dir} failed (exit ${r.status}):\n${r.stderr.toString().slice(-3000)}${r.stdout.toString().slice(-2000)}`);
+  }
+  const rssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  return { seconds, rssKb };
+}
+
+function pruneBuilderCache(): void {
+  execFileSync(DOCKER, ['builder', 'prune', '-af'], { stdio: 'ignore' });
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface CaseResult {
+  name: string;
+  samples: Record<Tool, Sample[]>;
+}
+
+function runCase(name: string, runs: number, prepare: (tool: Tool, round: number) => void, build: (tool: Tool) => Sample): CaseResult {
+  const samples: Record<Tool, Sample[]> = { hangar: [], docker: [] };
+  for (let round = 0; round < runs; round++) {
+    // Alternate which tool goes first so neither always inherits a warmer machine.
+    const order: Tool[] = round % 2 === 0 ? ['hangar', 'docker'] : ['docker', 'hangar'];
+    for (const tool of order) {
+      prepare(tool, round);
+      const s = build(tool);
+      samples[tool].push(s);
+      console.log(`${name} ${tool} run ${round + 1}: ${s.seconds.toFixed(2)} s, peak RSS ${(s.rssKb / 1024).toFixed(0)} MB`);
+    }
+  }
+  return { name, samples };
+}
+
+function main(): void {
+  const opts = parseArgs(process.argv.slice(2));
+  const want = (n: string) => !opts.only || opts.only.includes(n);
+  mkdirSync(opts.work, { recursive: true });
+  const secretDir = join(opts.work, 'secrets');
+  mkdirSync(secretDir, { recursive: true });
+  writeFileSync(join(secretDir, 'token'), 'bench-token-value-0123456789', { mode: 0o600 });
+  writeFileSync(join(secretDir, 'key'), 'bench-key-value-abcdefghijklmnop', { mode: 0o600 });
+
+  const ctxDir = join(opts.work, 'context');
+  mkdirSync(ctxDir, { recursive: true });
+  const bytes = generateContext(ctxDir);
+  writeFileSync(join(ctxDir, 'Dockerfile'), CONTEXT_DOCKERFILE);
+  console.log(`context: ${ctxDir}, ${(bytes / 1024 / 1024).toFixed(0)} MB`);
+
+  const stagesDir = join(opts.work, 'stages');
+  rmSync(stagesDir, { recursive: true, force: true });
+  mkdirSync(stagesDir, { recursive: true });
+  writeFileSync(join(stagesDir, 'Dockerfile'), stagesDockerfile(30));
+
+  const tag = (tool: Tool, c: string) => `hangar-bench-${tool}:${c}`;
+  const results: CaseResult[] = [];
+  if (want('context-cold')) {
+    results.push(runCase('context-cold', opts.runs, () => pruneBuilderCache(), (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+  }
+  if (want('context-noop')) {
+    for (const t of ['hangar', 'docker'] as Tool[]) buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir); // warm
+    results.push(runCase('context-noop', opts.runs, () => undefined, (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+  }
+  if (want('context-one-file')) {
+    for (const t of ['hangar', 'docker'] as Tool[]) buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir); // warm
+    let n = 0;
+    results.push(runCase('context-one-file', opts.runs, () => touchOneFile(ctxDir, n++), (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+  }
+  if (want('stages-cold')) {
+    results.push(runCase('stages-cold', opts.runs, () => pruneBuilderCache(), (t) => buildOnce(t, stagesDir, tag(t, 'stages'), secretDir)));
+  }
+
+  const command = `npx tsx bench/build/run.ts ${process.argv.slice(2).join(' ')}`.trim();
+  const lines = [
+    `Command: \`${command}\` (${opts.runs} runs per tool, alternating; ${new Date().toISOString().slice(0, 10)})`,
+    '',
+    '| case | hangar median (s) | docker median (s) | ratio hangar/docker | hangar peak RSS (MB) | docker client peak RSS (MB) |',
+    '|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of results) {
+    const h = median(r.samples.hangar.map((s) => s.seconds));
+    const d = median(r.samples.docker.map((s) => s.seconds));
+    const hr = Math.max(...r.samples.hangar.map((s) => s.rssKb)) / 1024;
+    const dr = Math.max(...r.samples.docker.map((s) => s.rssKb)) / 1024;
+    lines.push(`| ${r.name} | ${h.toFixed(2)} | ${d.toFixed(2)} | ${(h / d).toFixed(2)} | ${hr.toFixed(0)} | ${dr.toFixed(0)} |`);
+  }
+  const table = `${lines.join('\n')}\n`;
+  writeFileSync(opts.out, table);
+  console.log(`\n${table}`);
+}
+
+main();
