@@ -29,11 +29,12 @@ function parseArgs(argv: string[]): Options {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
-    if (a === '--runs' && v) (opts.runs = Number(v)), i++;
-    else if (a === '--out' && v) (opts.out = resolve(v)), i++;
-    else if (a === '--work' && v) (opts.work = resolve(v)), i++;
-    else if (a === '--only' && v) (opts.only = v.split(',')), i++;
+    if (a === '--runs' && v) opts.runs = Number(v);
+    else if (a === '--out' && v) opts.out = resolve(v);
+    else if (a === '--work' && v) opts.work = resolve(v);
+    else if (a === '--only' && v) opts.only = v.split(',');
     else throw new Error(`unknown argument ${a}; use --runs N, --out FILE, --work DIR, --only case,...`);
+    i++;
   }
   return opts;
 }
