@@ -2,9 +2,22 @@
 // src/cli/ that adds its commands to the program; add new groups here.
 import type { Command } from 'commander';
 import type { CliContext } from './context.js';
+import { serverCommands } from './server.js';
+import { authCommands } from './auth.js';
+import { tokensCommands } from './tokens.js';
+import { appsCommands } from './apps.js';
+import { secretsCommands } from './secrets.js';
+import { auditCommands } from './audit.js';
 
 export interface CommandGroup {
   register(program: Command, ctx: CliContext): void;
 }
 
-export const commandGroups: CommandGroup[] = [];
+export const commandGroups: CommandGroup[] = [
+  serverCommands,
+  authCommands,
+  tokensCommands,
+  appsCommands,
+  secretsCommands,
+  auditCommands,
+];

@@ -251,6 +251,11 @@ export class SecretVault {
     });
   }
 
+  /** The audit trail, oldest first: names and digests, never values. */
+  async audit(filter: { app?: string | undefined; limit: number }) {
+    return this.store.repos.listAudit({ limit: filter.limit, ...(filter.app ? { app: filter.app } : {}) });
+  }
+
   /** Rewraps every app's keys under a new master key in one transaction; values are untouched. */
   async rewrapAll(newMasterKey: Buffer): Promise<number> {
     const count = await this.store.transaction(async (repos) => {

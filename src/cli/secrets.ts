@@ -1,0 +1,128 @@
+// `hangar secrets set|unset|import|list|deploy`. Values go from argv, stdin
+// (NAME=-, byte for byte) or dotenv on stdin straight into one request body;
+// they are never printed, and `list` shows names and digests only.
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { addAppOption, appFor, clientFor, plural, readStdin } from '../client/cli-support.js';
+import type { SecretJson } from '../client/api.js';
+import { parseDotenv } from '../client/dotenv.js';
+import { checkDistinctNames, checkSecretName, checkSecretValue } from '../vault/rules.js';
+import type { CliContext } from './context.js';
+import { printJson } from './output/json.js';
+import { renderTable } from './output/table.js';
+
+interface AppFlags {
+  app?: string;
+  stage?: boolean;
+  json?: boolean;
+}
+
+function reportSet(ctx: CliContext, app: string, set: SecretJson[], opts: AppFlags): void {
+  if (opts.json) {
+    printJson(ctx, set);
+    return;
+  }
+  const names = set.map((s) => s.Name).join(', ');
+  ctx.stdout.write(
+    opts.stage
+      ? `Staged ${plural(set.length, 'secret')} for app ${app}: ${names}; run \`hangar secrets deploy\` to apply.\n`
+      : `Set ${plural(set.length, 'secret')} on app ${app}: ${names}.\n`,
+  );
+}
+
+export const secretsCommands = {
+  register(program: Command, ctx: CliContext): void {
+    const secrets = program.command('secrets').description("manage an app's runtime secrets (values are write-only)");
+
+    addAppOption(
+      secrets
+        .command('set')
+        .description('set secrets, all or none; NAME=- reads that value from stdin byte for byte')
+        .argument('<NAME=VALUE...>', 'secrets to set')
+        .option('--stage', 'store them without deploying; `hangar secrets deploy` applies them')
+        .option('--json', 'print JSON'),
+    ).action(async (pairs: string[], opts: AppFlags) => {
+      const app = appFor(ctx, opts);
+      const parsed: { name: string; value: Buffer | undefined }[] = [];
+      let fromStdin: string | undefined;
+      for (const pair of pairs) {
+        const eq = pair.indexOf('=');
+        if (eq < 0) {
+          throw new UserError(`argument ${JSON.stringify(pair.length > 60 ? `${pair.slice(0, 60)}…` : pair)} is not NAME=VALUE; write NAME=VALUE, or NAME=- to read the value from stdin.`);
+        }
+        const name = pair.slice(0, eq);
+        checkSecretName(name);
+        const raw = pair.slice(eq + 1);
+        if (raw === '-') {
+          if (fromStdin !== undefined) throw new UserError(`both ${fromStdin} and ${name} ask for stdin; stdin can give one value per call.`);
+          fromStdin = name;
+          parsed.push({ name, value: undefined });
+        } else {
+          parsed.push({ name, value: Buffer.from(raw, 'utf8') });
+        }
+      }
+      checkDistinctNames(parsed.map((p) => p.name));
+      const stdinValue = fromStdin !== undefined ? await readStdin(ctx) : undefined;
+      const inputs = parsed.map((p) => ({ name: p.name, value: p.value ?? stdinValue! }));
+      for (const s of inputs) checkSecretValue(s.name, s.value);
+      const set = await clientFor(ctx).setSecrets(app, inputs, Boolean(opts.stage));
+      reportSet(ctx, app, set, opts);
+    });
+
+    addAppOption(
+      secrets
+        .command('import')
+        .description('set secrets from dotenv NAME=VALUE lines on stdin (quotes, escapes, multi-line values), all or none')
+        .option('--stage', 'store them without deploying; `hangar secrets deploy` applies them')
+        .option('--json', 'print JSON'),
+    ).action(async (opts: AppFlags) => {
+      const app = appFor(ctx, opts);
+      const entries = parseDotenv(await readStdin(ctx));
+      if (entries.length === 0) throw new UserError('stdin holds no NAME=VALUE lines; pipe a dotenv file, such as `hangar secrets import < .env`.');
+      checkDistinctNames(entries.map((e) => e.name));
+      for (const e of entries) checkSecretValue(e.name, e.value);
+      const set = await clientFor(ctx).setSecrets(app, entries, Boolean(opts.stage));
+      reportSet(ctx, app, set, opts);
+    });
+
+    addAppOption(
+      secrets
+        .command('unset')
+        .description('remove secrets, all or none')
+        .argument('<NAME...>', 'secret names')
+        .option('--stage', 'remove them at the next `hangar secrets deploy`'),
+    ).action(async (names: string[], opts: AppFlags) => {
+      const app = appFor(ctx, opts);
+      for (const n of names) checkSecretName(n);
+      checkDistinctNames(names);
+      await clientFor(ctx).unsetSecrets(app, names, Boolean(opts.stage));
+      ctx.stdout.write(
+        opts.stage
+          ? `Staged the removal of ${plural(names.length, 'secret')} from app ${app}: ${names.join(', ')}; run \`hangar secrets deploy\` to apply.\n`
+          : `Removed ${plural(names.length, 'secret')} from app ${app}: ${names.join(', ')}.\n`,
+      );
+    });
+
+    addAppOption(secrets.command('list').description('list secret names, digests and status (never values)').option('--json', 'print JSON')).action(
+      async (opts: AppFlags) => {
+        const list = await clientFor(ctx).listSecrets(appFor(ctx, opts));
+        if (opts.json) {
+          printJson(ctx, list);
+          return;
+        }
+        ctx.stdout.write(
+          renderTable(
+            ['Name', 'Digest', 'Created At', 'Updated At', 'Status'],
+            list.map((s) => [s.Name, s.Digest.slice(0, 16), s.CreatedAt, s.UpdatedAt, s.Status]),
+          ),
+        );
+      },
+    );
+
+    addAppOption(secrets.command('deploy').description('make staged secret changes deployed')).action(async (opts: AppFlags) => {
+      const app = appFor(ctx, opts);
+      const changed = await clientFor(ctx).deploySecrets(app);
+      ctx.stdout.write(changed ? `Deployed ${plural(changed, 'staged change')} to app ${app}.\n` : `App ${app} had no staged secret changes.\n`);
+    });
+  },
+};

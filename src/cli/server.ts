@@ -1,0 +1,72 @@
+// `hangar server` (run the platform) and `hangar server rotate-master-key`.
+// Parses flags and calls src/server and src/vault; holds no logic of its own.
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { DEFAULT_LISTEN, serverDataDir } from '../config/paths.js';
+import { assertDataDirFree, startServer } from '../server/runtime.js';
+import { Store, storeLocation } from '../store/store.js';
+import { rotateMasterKey } from '../vault/rotation.js';
+import type { CliContext } from './context.js';
+
+interface ServerFlags {
+  dataDir?: string;
+  listen?: string;
+  database?: string;
+  builder?: string;
+}
+
+function checkBuilder(url: string | undefined): void {
+  if (url !== undefined && !/^(unix|tcp|buildkit\+unix|buildkit\+tcp):\/\/./.test(url)) {
+    throw new UserError(`builder ${JSON.stringify(url)} is not a builder URL; use unix://, tcp://, buildkit+unix:// or buildkit+tcp://.`);
+  }
+}
+
+export const serverCommands = {
+  register(program: Command, ctx: CliContext): void {
+    const server = program
+      .command('server')
+      .description('run the Hangar platform: HTTP API, vault and store')
+      .option('--data-dir <dir>', 'data directory (default: HANGAR_DATA_DIR or ~/.local/share/hangar)')
+      .option('--listen <addr>', `address to listen on (default: ${DEFAULT_LISTEN})`)
+      .option('--database <url>', 'postgres://... URL or SQLite file (default: hangar.db in the data dir)')
+      .option('--builder <url>', 'BuildKit to build with (default: HANGAR_BUILDER, DOCKER_HOST, or the local engine)')
+      .action(async (flags: ServerFlags) => {
+        const builder = flags.builder ?? ctx.env.HANGAR_BUILDER;
+        checkBuilder(builder);
+        const running = await startServer({
+          dataDir: serverDataDir(flags.dataDir, ctx.env),
+          listen: flags.listen ?? DEFAULT_LISTEN,
+          database: flags.database,
+          builder,
+          env: ctx.env,
+          out: ctx.stdout,
+          logOut: ctx.stderr,
+        });
+        const onSignal = () => void running.stop();
+        process.once('SIGTERM', onSignal);
+        process.once('SIGINT', onSignal);
+        await running.closed;
+        process.removeListener('SIGTERM', onSignal);
+        process.removeListener('SIGINT', onSignal);
+      });
+
+    server
+      .command('rotate-master-key')
+      .description('wrap every app key under a new master key (values are not touched); stop the server first')
+      .option('--data-dir <dir>', 'data directory (default: HANGAR_DATA_DIR or ~/.local/share/hangar)')
+      .option('--database <url>', 'postgres://... URL or SQLite file (default: hangar.db in the data dir)')
+      .action(async (flags: ServerFlags) => {
+        // Options of the same name on `server` are parsed there when given before the subcommand.
+        const parent = server.opts<ServerFlags>();
+        const dataDir = serverDataDir(flags.dataDir ?? parent.dataDir, ctx.env);
+        assertDataDirFree(dataDir);
+        const store = await Store.open(storeLocation(flags.database ?? parent.database, dataDir));
+        try {
+          const { apps } = await rotateMasterKey(dataDir, store, ctx.env);
+          ctx.stdout.write(`Rotated the master key; rewrapped the keys of ${apps} app${apps === 1 ? '' : 's'}.\n`);
+        } finally {
+          await store.close();
+        }
+      });
+  },
+};
