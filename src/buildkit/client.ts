@@ -1,0 +1,403 @@
+// The BuildKit client: Control (Solve, Status, ListWorkers, DiskUsage,
+// Prune) and the gateway (LLBBridge) over one HTTP/2 connection, plus the
+// build session, wired into one `build()` call. See ./index.ts for usage.
+//
+// Must never: let a secret value reach progress, an error or a log (output
+// and errors pass the SecretRedactor), or leave a solve running on the
+// builder when the caller aborts or fails (the Solve stream is cancelled,
+// which cancels the job on the builder).
+import { randomBytes, createHash } from 'node:crypto';
+import path from 'node:path';
+import type http2 from 'node:http2';
+import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { UserError } from '../errors.js';
+import type {
+  BuildKitClient,
+  BuildOptions,
+  BuildResult,
+  BuilderTls,
+  CacheRecord,
+  Exporter,
+  Gateway,
+  GatewayRef,
+  ImageConfigFile,
+  ProgressEvent,
+  PruneOptions,
+  Worker,
+} from './api.js';
+import {
+  DiskUsageRequestSchema,
+  DiskUsageResponseSchema,
+  ListWorkersRequestSchema,
+  ListWorkersResponseSchema,
+  PruneRequestSchema,
+  SolveRequestSchema,
+  SolveResponseSchema,
+  StatusRequestSchema,
+  StatusResponseSchema,
+  UsageRecordSchema,
+  type StatusResponse,
+  type UsageRecord,
+} from './gen/buildkit/control/control_pb.js';
+import {
+  ReadFileRequestSchema,
+  ReadFileResponseSchema,
+  ResolveImageConfigRequestSchema,
+  ResolveImageConfigResponseSchema,
+  ReturnRequestSchema,
+  ReturnResponseSchema,
+  SolveRequestSchema as GatewaySolveRequestSchema,
+  SolveResponseSchema as GatewaySolveResponseSchema,
+} from './gen/buildkit/gateway/gateway_pb.js';
+import { GrpcChannel, GrpcError, GrpcStatus } from './grpc.js';
+import { SecretRedactor } from './redact.js';
+import { BuildSession } from './session.js';
+import { openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
+
+export { resolveBuilderUrl };
+
+const CONTROL = '/moby.buildkit.v1.Control';
+const BRIDGE = '/moby.buildkit.v1.frontend.LLBBridge';
+
+/** A build that failed on the builder (a step exited non-zero, a secret was missing, ...). */
+export class BuildFailedError extends UserError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'BuildFailedError';
+  }
+}
+
+/** The caller aborted the build; the solve was cancelled on the builder. */
+export class BuildCancelledError extends UserError {
+  constructor() {
+    super('the build was cancelled; nothing was exported.');
+    this.name = 'BuildCancelledError';
+  }
+}
+
+/**
+ * Connects to the builder named by `url` (or HANGAR_BUILDER, DOCKER_HOST,
+ * the local Docker socket). Throws a UserError naming the endpoint when it
+ * cannot be reached.
+ */
+export async function connectBuilder(url: string | undefined, env: NodeJS.ProcessEnv = {}, tls: BuilderTls = {}): Promise<BuildKitClient> {
+  const addr = parseBuilderUrl(resolveBuilderUrl(url, env));
+  const session = await openControlSession(addr, tls);
+  return new Client(addr, session);
+}
+
+class Client implements BuildKitClient {
+  readonly url: string;
+  readonly #channel: GrpcChannel;
+
+  constructor(
+    readonly addr: BuilderAddress,
+    readonly session: http2.ClientHttp2Session,
+  ) {
+    this.url = addr.url;
+    this.#channel = new GrpcChannel(session);
+  }
+
+  async listWorkers(): Promise<Worker[]> {
+    const res = await this.#channel.unary(`${CONTROL}/ListWorkers`, ListWorkersRequestSchema, ListWorkersResponseSchema, {}, { timeoutMs: 30_000 });
+    return res.record.map((r) => ({
+      id: r.ID,
+      labels: { ...r.Labels },
+      platforms: r.platforms.map((p) => ({ os: p.OS, architecture: p.Architecture, ...(p.Variant ? { variant: p.Variant } : {}) })),
+    }));
+  }
+
+  async diskUsage(): Promise<CacheRecord[]> {
+    const res = await this.#channel.unary(`${CONTROL}/DiskUsage`, DiskUsageRequestSchema, DiskUsageResponseSchema, {}, { timeoutMs: 60_000 });
+    return res.record.map(toCacheRecord);
+  }
+
+  async prune(options: PruneOptions = {}): Promise<CacheRecord[]> {
+    const out: CacheRecord[] = [];
+    const stream = this.#channel.serverStream(`${CONTROL}/Prune`, PruneRequestSchema, UsageRecordSchema, {
+      all: options.all ?? false,
+      filter: options.filters ?? [],
+      keepDuration: BigInt(Math.round((options.keepDurationSeconds ?? 0) * 1e9)),
+      keepBytes: BigInt(options.keepBytes ?? 0),
+    });
+    for await (const r of stream) out.push(toCacheRecord(r));
+    return out;
+  }
+
+  async build(options: BuildOptions): Promise<BuildResult> {
+    if (!options.frontend && !options.definition) throw new UserError('a build needs a frontend or a definition; pass one of them.');
+    if (options.signal?.aborted) {
+      options.secrets?.wipe();
+      throw new BuildCancelledError();
+    }
+    const ref = randomBytes(16).toString('hex');
+    const redactor = new SecretRedactor(options.secrets?.values() ?? []);
+    const session = new BuildSession({
+      ...(options.sessionId ? { id: options.sessionId } : {}),
+      sharedKey: options.sharedKey ?? sharedKeyFor(options.localDirs),
+      ...(options.secrets ? { secrets: options.secrets } : {}),
+      ...(options.localDirs ? { localDirs: options.localDirs } : {}),
+      ...(options.exporter && 'dest' in options.exporter ? { exportFile: options.exporter.dest } : {}),
+    });
+    // Everything started for this build stops when this aborts.
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    let statusDone: Promise<void> = Promise.resolve();
+    try {
+      if (this.addr.kind === 'engine') await session.attachToEngine(this.addr);
+      else await session.attachToBuildkitd(this.#channel);
+
+      const exporter = exporterRequest(options.exporter);
+      const solve = this.#channel.unary(
+        `${CONTROL}/Solve`,
+        SolveRequestSchema,
+        SolveResponseSchema,
+        {
+          Ref: ref,
+          Session: session.id,
+          ...(options.definition ? { Definition: options.definition.definition } : {}),
+          Exporter: exporter.type,
+          ExporterAttrs: exporter.attrs,
+          Entitlements: options.entitlements ?? [],
+          Frontend: '',
+        },
+        { signal: stop.signal },
+      );
+      solve.catch(() => undefined);
+      statusDone = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
+
+      if (options.frontend) {
+        const gatewayStop = new AbortController();
+        const onStop = (): void => gatewayStop.abort();
+        stop.signal.addEventListener('abort', onStop, { once: true });
+        // A solve that ends early (error, session lost) must not leave the frontend waiting.
+        solve.then(onStop, onStop);
+        const gateway = this.#gateway(ref, session.id, gatewayStop.signal);
+        let frontendError: unknown;
+        let returned: { ref: GatewayRef | null; imageConfig?: ImageConfigFile } | undefined;
+        try {
+          returned = await options.frontend(gateway);
+        } catch (err) {
+          frontendError = err;
+        }
+        if (!stop.signal.aborted) {
+          const meta = (m: string): Record<string, string> => ({ 'buildkit-controlapi-buildid': m });
+          await this.#channel
+            .unary(
+              `${BRIDGE}/Return`,
+              ReturnRequestSchema,
+              ReturnResponseSchema,
+              frontendError !== undefined
+                ? { error: { code: GrpcStatus.UNKNOWN, message: redactor.redactText(errorText(frontendError)) } }
+                : {
+                    result: {
+                      ...(returned?.ref ? { result: { case: 'ref' as const, value: { id: returned.ref.id } } } : {}),
+                      metadata: returned?.imageConfig ? { 'containerimage.config': Buffer.from(JSON.stringify(returned.imageConfig)) } : {},
+                    },
+                  },
+              { metadata: meta(ref), signal: gatewayStop.signal },
+            )
+            .catch((err: unknown) => {
+              frontendError ??= err;
+            });
+        }
+        if (frontendError !== undefined && !stop.signal.aborted) {
+          // The solve ends with the frontend's error; wait for it so nothing is left running.
+          await solve.catch(() => undefined);
+          throw frontendError instanceof UserError ? frontendError : new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`, { cause: frontendError });
+        }
+      }
+
+      const res = await solve;
+      await statusDone;
+      const exporterResponse = { ...res.ExporterResponse };
+      const imageDigest = exporterResponse['containerimage.digest'] ?? exporterResponse['containerimage.config.digest'];
+      return {
+        ref,
+        exporterResponse,
+        ...(imageDigest ? { imageDigest } : {}),
+        secretFetches: options.secrets?.fetches() ?? [],
+        bytesSynced: session.bytesSynced,
+      };
+    } catch (err) {
+      if (options.signal?.aborted) throw new BuildCancelledError();
+      if (err instanceof UserError) throw err;
+      if (err instanceof GrpcError) {
+        throw new BuildFailedError(`the build failed: ${redactor.redactText(cleanSolveError(err.details))}`);
+      }
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+      await statusDone.catch(() => undefined);
+      session.close();
+      options.secrets?.wipe();
+    }
+  }
+
+  #gateway(ref: string, sessionId: string, signal: AbortSignal): Gateway {
+    const metadata = { 'buildkit-controlapi-buildid': ref };
+    const channel = this.#channel;
+    return {
+      sessionId,
+      async resolveImageConfig(imageRef, opts = {}) {
+        const res = await channel.unary(
+          `${BRIDGE}/ResolveImageConfig`,
+          ResolveImageConfigRequestSchema,
+          ResolveImageConfigResponseSchema,
+          {
+            Ref: imageRef,
+            ResolveMode: opts.resolveMode ?? 'default',
+            LogName: `resolve image config for ${imageRef}`,
+            ...(opts.platform ? { Platform: { OS: opts.platform.os, Architecture: opts.platform.architecture, Variant: opts.platform.variant ?? '' } } : {}),
+          },
+          { metadata, signal },
+        );
+        return { digest: res.Digest, config: JSON.parse(Buffer.from(res.Config).toString()) as ImageConfigFile };
+      },
+      async solve(def) {
+        const res = await channel.unary(
+          `${BRIDGE}/Solve`,
+          GatewaySolveRequestSchema,
+          GatewaySolveResponseSchema,
+          { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: true },
+          { metadata, signal },
+        );
+        const result = res.result?.result;
+        const id = result?.case === 'ref' ? result.value.id : result?.case === 'refDeprecated' ? result.value : res.ref;
+        if (!id) throw new BuildFailedError('the builder solved the definition but returned no result reference.');
+        return { id };
+      },
+      async readFile(r, filePath, range) {
+        const res = await channel.unary(
+          `${BRIDGE}/ReadFile`,
+          ReadFileRequestSchema,
+          ReadFileResponseSchema,
+          { Ref: r.id, FilePath: filePath, ...(range ? { Range: { Offset: BigInt(range.offset), Length: BigInt(range.length) } } : {}) },
+          { metadata, signal },
+        );
+        return Buffer.from(res.Data);
+      },
+    };
+  }
+
+  async #followStatus(ref: string, redactor: SecretRedactor, onProgress: ((e: ProgressEvent) => void) | undefined, signal: AbortSignal): Promise<void> {
+    const stream = this.#channel.serverStream(`${CONTROL}/Status`, StatusRequestSchema, StatusResponseSchema, { Ref: ref }, { signal });
+    const completed = new Set<string>();
+    const keysOf = new Map<string, Set<string>>();
+    try {
+      for await (const msg of stream) {
+        const event = toProgressEvent(msg, redactor, keysOf, completed);
+        if (onProgress && (event.vertexes.length || event.statuses.length || event.logs.length)) onProgress(event);
+      }
+    } catch (err) {
+      if (!(err instanceof GrpcError) || err.code !== GrpcStatus.CANCELLED) {
+        // Progress is best effort: the solve's own result decides success.
+      }
+    }
+    // Whatever the redactor held back is not a whole secret; show it.
+    const rest: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
+    for (const [vertex, keys] of keysOf) {
+      for (const key of keys) {
+        const data = redactor.flush(key);
+        if (data.length > 0) rest.logs.push({ vertex, stream: Number(key.split('|')[1]), data, time: new Date() });
+      }
+    }
+    if (onProgress && rest.logs.length) onProgress(rest);
+  }
+
+  close(): void {
+    this.session.close();
+  }
+}
+
+function toProgressEvent(msg: StatusResponse, redactor: SecretRedactor, keysOf: Map<string, Set<string>>, completed: Set<string>): ProgressEvent {
+  const date = (t: Timestamp | undefined): Date | undefined => (t && (t.seconds !== 0n || t.nanos !== 0) ? timestampDate(t) : undefined);
+  const event: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
+  for (const l of msg.logs) {
+    const key = `${l.vertex}|${l.stream}`;
+    if (!keysOf.has(l.vertex)) keysOf.set(l.vertex, new Set());
+    keysOf.get(l.vertex)!.add(key);
+    const data = redactor.push(key, Buffer.from(l.msg));
+    if (data.length > 0) event.logs.push({ vertex: l.vertex, stream: Number(l.stream), data, time: date(l.timestamp) ?? new Date() });
+  }
+  for (const v of msg.vertexes) {
+    const done = date(v.completed);
+    if (done && !completed.has(v.digest)) {
+      completed.add(v.digest);
+      for (const key of keysOf.get(v.digest) ?? []) {
+        const data = redactor.flush(key);
+        if (data.length > 0) event.logs.push({ vertex: v.digest, stream: Number(key.split('|')[1]), data, time: done });
+      }
+    }
+    event.vertexes.push({
+      digest: v.digest,
+      name: redactor.redactText(v.name),
+      inputs: [...v.inputs],
+      cached: v.cached,
+      ...(date(v.started) ? { started: date(v.started)! } : {}),
+      ...(done ? { completed: done } : {}),
+      ...(v.error ? { error: redactor.redactText(v.error) } : {}),
+    });
+  }
+  for (const s of msg.statuses) {
+    event.statuses.push({
+      id: s.ID,
+      vertex: s.vertex,
+      name: redactor.redactText(s.name),
+      current: Number(s.current),
+      total: Number(s.total),
+      ...(date(s.started) ? { started: date(s.started)! } : {}),
+      ...(date(s.completed) ? { completed: date(s.completed)! } : {}),
+    });
+  }
+  return event;
+}
+
+function toCacheRecord(r: UsageRecord): CacheRecord {
+  return {
+    id: r.ID,
+    size: Number(r.Size),
+    inUse: r.InUse,
+    mutable: r.Mutable,
+    shared: r.Shared,
+    type: r.RecordType,
+    description: r.Description,
+    usageCount: Number(r.UsageCount),
+    ...(r.CreatedAt ? { createdAt: timestampDate(r.CreatedAt) } : {}),
+    ...(r.LastUsedAt ? { lastUsedAt: timestampDate(r.LastUsedAt) } : {}),
+  };
+}
+
+function exporterRequest(exporter: Exporter | undefined): { type: string; attrs: Record<string, string> } {
+  if (!exporter) return { type: '', attrs: {} };
+  switch (exporter.type) {
+    case 'moby':
+      return { type: 'moby', attrs: { name: exporter.name } };
+    case 'image':
+      return { type: 'image', attrs: { name: exporter.name, push: exporter.push ? 'true' : 'false' } };
+    case 'oci':
+    case 'docker':
+      return { type: exporter.type, attrs: exporter.name ? { name: exporter.name } : {} };
+  }
+}
+
+/** Same directories → same key, so BuildKit can reuse what it received last time. */
+function sharedKeyFor(dirs: BuildOptions['localDirs']): string {
+  const h = createHash('sha256');
+  for (const [name, d] of Object.entries(dirs ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    h.update(`${name}=${path.resolve(typeof d === 'string' ? d : d.dir)}\n`);
+  }
+  return h.digest('hex').slice(0, 32);
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof GrpcError) return cleanSolveError(err.details);
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** BuildKit wraps errors in layers of "rpc error: code = ... desc ="; keep the meaning. */
+export function cleanSolveError(details: string): string {
+  return details.replace(/rpc error: code = \w+ desc = /g, '').trim();
+}

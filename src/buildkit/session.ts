@@ -1,0 +1,170 @@
+// The build session Hangar serves to BuildKit for one build: health checks
+// (the 20.10 engine drops a session on the first failed check), secrets
+// from the build's SecretStore, the local directories over FileSync, and
+// registry auth that answers with no credentials. Attached to the engine by
+// the `/session` upgrade, or to a buildkitd through Control/Session.
+//
+// Must never: log or return in an error a secret value, or serve a
+// directory that was not given for this build.
+import { randomBytes } from 'node:crypto';
+import { Duplex } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from './gen/grpc/health_pb.js';
+import { GetSecretRequestSchema, GetSecretResponseSchema } from './gen/buildkit/session/secrets_pb.js';
+import { PacketSchema } from './gen/fsutil/wire_pb.js';
+import { CredentialsRequestSchema, CredentialsResponseSchema } from './gen/buildkit/session/auth_pb.js';
+import { BytesMessageSchema } from './gen/buildkit/session/filesync_pb.js';
+import { GrpcChannel, GrpcError, GrpcServer, GrpcStatus, metadataList } from './grpc.js';
+import { sendDirectory, type SendStats } from './filesync/send.js';
+import { upgradeEngineSocket, type BuilderAddress } from './transport.js';
+import type { LocalDir } from './api.js';
+import type { SecretStore } from './secrets.js';
+import { create, toBinary } from '@bufbuild/protobuf';
+
+export interface BuildSessionOptions {
+  id?: string;
+  name?: string;
+  sharedKey?: string;
+  secrets?: SecretStore;
+  localDirs?: Record<string, string | LocalDir>;
+  /** For the `oci` and `docker` exporters: where the builder's tarball is written. */
+  exportFile?: string;
+}
+
+export class BuildSession {
+  readonly id: string;
+  readonly name: string;
+  readonly sharedKey: string;
+  readonly #server = new GrpcServer();
+  readonly #secrets: SecretStore | undefined;
+  readonly #dirs: Map<string, LocalDir>;
+  readonly #exportFile: string | undefined;
+  readonly #closers: (() => void)[] = [];
+  /** What each FileSync call sent, by directory name. */
+  readonly syncs: { name: string; stats: SendStats }[] = [];
+
+  constructor(options: BuildSessionOptions = {}) {
+    this.id = options.id ?? randomBytes(16).toString('hex');
+    this.name = options.name ?? 'hangar';
+    this.sharedKey = options.sharedKey ?? this.id;
+    this.#secrets = options.secrets;
+    this.#dirs = new Map(Object.entries(options.localDirs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? { dir: v } : v]));
+    this.#exportFile = options.exportFile;
+    this.#register();
+  }
+
+  #register(): void {
+    const s = this.#server;
+    s.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, () => ({
+      status: HealthCheckResponse_ServingStatus.SERVING,
+    }));
+    s.unary('/moby.filesync.v1.Auth/Credentials', CredentialsRequestSchema, CredentialsResponseSchema, () => ({}));
+    if (this.#secrets) {
+      const store = this.#secrets;
+      s.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, (req) => {
+        const value = store.lookup(req.ID);
+        // The id is the user's name for the secret; it is safe to echo.
+        if (!value) throw new GrpcError(GrpcStatus.NOT_FOUND, `secret ${req.ID} not found`);
+        return { data: value };
+      });
+    }
+    if (this.#exportFile) this.#registerExport(s, this.#exportFile);
+    if (this.#dirs.size > 0) {
+      s.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, async (call) => {
+        const name = metadataList(call.metadata, 'dir-name')[0];
+        const dir = name === undefined ? undefined : this.#dirs.get(name);
+        if (!dir) throw new GrpcError(GrpcStatus.NOT_FOUND, `no local directory ${JSON.stringify(name ?? '')} in this build`);
+        const list = (key: string): string[] => metadataList(call.metadata, key).flatMap((v) => v.split(', ')).filter((v) => v !== '');
+        let excludes = list('exclude-patterns');
+        const override = metadataList(call.metadata, 'override-excludes')[0] === 'true';
+        if (dir.excludePatterns && dir.excludePatterns.length > 0 && !override) excludes = dir.excludePatterns;
+        const stats = await sendDirectory(
+          dir.dir,
+          { packets: call.requests, send: (bytes) => call.sendBytes(bytes) },
+          { includePatterns: list('include-patterns'), excludePatterns: excludes, followPaths: list('followpaths') },
+          call.signal,
+        );
+        this.syncs.push({ name: name!, stats });
+      });
+    }
+  }
+
+  #registerExport(s: GrpcServer, file: string): void {
+    s.bidi('/moby.filesync.v1.FileSend/DiffCopy', BytesMessageSchema, BytesMessageSchema, async (call) => {
+      const out = createWriteStream(file, { mode: 0o644 });
+      try {
+        for await (const msg of call.requests) {
+          if (!out.write(msg.data)) await once(out, 'drain');
+        }
+      } finally {
+        out.end();
+        await once(out, 'close');
+      }
+    });
+  }
+
+  /** gRPC method paths served, as the engine wants them announced. */
+  get methods(): string[] {
+    return this.#server.methods;
+  }
+
+  get bytesSynced(): number {
+    return this.syncs.reduce((n, s) => n + s.stats.bytesSent, 0);
+  }
+
+  #headers(): [string, string][] {
+    return [
+      ['X-Docker-Expose-Session-Uuid', this.id],
+      ['X-Docker-Expose-Session-Name', this.name],
+      ['X-Docker-Expose-Session-Sharedkey', this.sharedKey],
+      ...this.methods.map((m): [string, string] => ['X-Docker-Expose-Session-Grpc-Method', m]),
+    ];
+  }
+
+  /** Attaches to a Docker Engine: resolves once the engine accepted the session (101). */
+  async attachToEngine(addr: BuilderAddress): Promise<void> {
+    const socket = await upgradeEngineSocket(addr, '/session', this.#headers());
+    this.#closers.push(() => socket.destroy());
+    this.#server.serveOn(socket);
+  }
+
+  /**
+   * Attaches to a buildkitd: the session's HTTP/2 runs inside the bytes of a
+   * Control/Session stream, the headers travel as gRPC metadata.
+   */
+  async attachToBuildkitd(channel: GrpcChannel): Promise<void> {
+    const metadata: Record<string, string[]> = {};
+    for (const [k, v] of this.#headers()) (metadata[k.toLowerCase()] ??= []).push(v);
+    const call = channel.bidi('/moby.buildkit.v1.Control/Session', BytesMessageSchema, BytesMessageSchema, { metadata });
+    const tunnel = new Duplex({
+      read() {},
+      write(chunk: Buffer, _enc, done) {
+        call.sendBytes(toBinary(BytesMessageSchema, create(BytesMessageSchema, { data: chunk }))).then(() => done(), done);
+      },
+      final(done) {
+        call.end();
+        done();
+      },
+    });
+    (async () => {
+      try {
+        for await (const msg of call.responses) tunnel.push(Buffer.from(msg.data));
+        tunnel.push(null);
+      } catch (err) {
+        tunnel.destroy(err as Error);
+      }
+    })();
+    this.#closers.push(() => {
+      call.cancel();
+      tunnel.destroy();
+    });
+    this.#server.serveOn(tunnel);
+  }
+
+  close(): void {
+    for (const c of this.#closers.splice(0)) c();
+    this.#server.close();
+  }
+}
+
