@@ -317,7 +317,9 @@ export class GrpcServer {
       const call = serverCall(stream, headers);
       async function* requests(): AsyncGenerator<MessageShape<I>> {
         const decoder = new FrameDecoder();
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
+        // A handler may stop reading early (FileSync stops at FIN); that must
+        // not reset the stream, or the peer sees CANCEL instead of our status.
+        for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
           for (const m of decoder.push(chunk)) yield fromBinary(input, m);
         }
       }
