@@ -8,6 +8,7 @@ import { tokensCommands } from './tokens.js';
 import { appsCommands } from './apps.js';
 import { secretsCommands } from './secrets.js';
 import { auditCommands } from './audit.js';
+import { dockerfileCommands } from './dockerfile.js';
 
 export interface CommandGroup {
   register(program: Command, ctx: CliContext): void;
@@ -20,4 +21,5 @@ export const commandGroups: CommandGroup[] = [
   appsCommands,
   secretsCommands,
   auditCommands,
+  dockerfileCommands,
 ];

@@ -1,0 +1,222 @@
+// What a Dockerfile needs before it is built: its stages and which of them a
+// target depends on, the build args it declares with their defaults, and
+// every secret it mounts (id, target, env, required, mode, uid, gid). Pure;
+// it knows secret ids and paths, never secret values.
+import { DockerfileError } from './errors.js';
+import { resolveGlobalArgs } from './expansion.js';
+import type { DockerfileInstructions, Stage } from './instructions.js';
+import type { SecretMount, SshMount } from './mounts.js';
+import { processWord } from './shell-lex.js';
+
+export interface OutlineStage {
+  index: number;
+  /** The AS name, or '' when unnamed. */
+  name: string;
+  /** The base image or stage, with global ARG defaults substituted where possible. */
+  base: string;
+  /** The FROM expression as written. */
+  baseExpression: string;
+  platform: string;
+  line: number;
+  /** True when the target needs this stage. */
+  needed: boolean;
+  /** Stages this one builds on (FROM, COPY --from, RUN --mount from=), by index. */
+  dependsOn: number[];
+}
+
+export interface OutlineBuildArg {
+  name: string;
+  /** The default as written, or null when the ARG has none. */
+  default: string | null;
+  /** '' for a global ARG (before the first FROM), else the stage's name or index. */
+  stage: string;
+  line: number;
+}
+
+export interface OutlineSecret {
+  id: string;
+  target: string | null;
+  env: string | null;
+  required: boolean;
+  mode: number;
+  uid: number;
+  gid: number;
+  /** The stage's name, or its index as a string when unnamed. */
+  stage: string;
+  line: number;
+  /** True when the target needs the stage that mounts it. */
+  needed: boolean;
+}
+
+export interface OutlineSsh {
+  id: string;
+  required: boolean;
+  stage: string;
+  line: number;
+  needed: boolean;
+}
+
+export interface DockerfileOutline {
+  /** The target stage's label (name or index). */
+  target: string;
+  stages: OutlineStage[];
+  buildArgs: OutlineBuildArg[];
+  secrets: OutlineSecret[];
+  ssh: OutlineSsh[];
+}
+
+export interface OutlineOptions {
+  /** Stage name to build; defaults to the last stage. */
+  target?: string;
+  /** Build-arg values, used to resolve base names that use global ARGs. */
+  buildArgs?: ReadonlyMap<string, string>;
+}
+
+export function stageLabel(stage: Stage): string {
+  return stage.name !== '' ? stage.name : String(stage.index);
+}
+
+function findStage(stages: readonly Stage[], ref: string, before: number): Stage | undefined {
+  const lower = ref.toLowerCase();
+  for (let i = 0; i < before; i++) {
+    const s = stages[i] as Stage;
+    if (s.name !== '' && s.name === lower) return s;
+  }
+  return undefined;
+}
+
+/** Finds the stage a `--target` names, or throws a DockerfileError listing the names. */
+export function findTargetStage(ins: DockerfileInstructions, target?: string): Stage {
+  if (ins.stages.length === 0) {
+    throw new DockerfileError({
+      file: ins.file,
+      at: { line: 1, column: 1 },
+      problem: 'the Dockerfile has no FROM line',
+      excerpt: '',
+      fix: 'start a stage with FROM IMAGE',
+    });
+  }
+  if (target === undefined || target === '') return ins.stages[ins.stages.length - 1] as Stage;
+  const s = ins.stages.find((st) => st.name !== '' && st.name === target.toLowerCase());
+  if (!s) {
+    const names = ins.stages.filter((st) => st.name !== '').map((st) => st.name);
+    throw new DockerfileError({
+      file: ins.file,
+      at: { line: 1, column: 1 },
+      problem: `target stage ${JSON.stringify(target)} could not be found`,
+      excerpt: '',
+      fix: names.length ? `the named stages are ${names.join(', ')}` : 'name a stage with FROM IMAGE AS NAME',
+    });
+  }
+  return s;
+}
+
+/** Indices of the stages each stage builds on. */
+export function stageDependencies(ins: DockerfileInstructions, globalArgs: ReadonlyMap<string, string>): number[][] {
+  const deps: number[][] = [];
+  for (const st of ins.stages) {
+    const d = new Set<number>();
+    const base = expandQuiet(st.baseName, globalArgs, ins.escape);
+    const b = findStage(ins.stages, base, st.index);
+    if (b) d.add(b.index);
+    const ref = (from: string) => {
+      if (from === '') return;
+      if (/^\d+$/.test(from)) {
+        const n = Number(from);
+        if (n < st.index) d.add(n);
+        return;
+      }
+      const s = findStage(ins.stages, from, st.index);
+      if (s) d.add(s.index);
+    };
+    for (const c of st.commands) {
+      if (c.kind === 'copy') ref(c.from);
+      if (c.kind === 'run') for (const m of c.mounts) if (m.type === 'bind' || m.type === 'cache') ref(m.from);
+    }
+    deps.push([...d].sort((x, y) => x - y));
+  }
+  return deps;
+}
+
+function expandQuiet(word: string, env: ReadonlyMap<string, string>, escape: string): string {
+  try {
+    return processWord(word, { get: (k) => env.get(k) }, { escape }).result;
+  } catch {
+    return word;
+  }
+}
+
+/** The outline of a typed Dockerfile for one target. */
+export function outline(ins: DockerfileInstructions, options: OutlineOptions = {}): DockerfileOutline {
+  const target = findTargetStage(ins, options.target);
+  let globalArgs: Map<string, string>;
+  try {
+    globalArgs = resolveGlobalArgs(ins.metaArgs, options.buildArgs ?? new Map(), { escape: ins.escape, file: ins.file });
+  } catch {
+    globalArgs = new Map();
+  }
+  const deps = stageDependencies(ins, globalArgs);
+  const needed = new Set<number>();
+  const visit = (i: number) => {
+    if (needed.has(i)) return;
+    needed.add(i);
+    for (const d of deps[i] ?? []) visit(d);
+  };
+  visit(target.index);
+
+  const stages: OutlineStage[] = ins.stages.map((st) => ({
+    index: st.index,
+    name: st.name,
+    base: expandQuiet(st.baseName, globalArgs, ins.escape),
+    baseExpression: st.baseName,
+    platform: st.platform,
+    line: st.line,
+    needed: needed.has(st.index),
+    dependsOn: deps[st.index] ?? [],
+  }));
+
+  const buildArgs: OutlineBuildArg[] = [];
+  for (const a of ins.metaArgs) {
+    for (const d of a.args) buildArgs.push({ name: d.key, default: d.value, stage: '', line: a.startLine });
+  }
+  const secrets: OutlineSecret[] = [];
+  const ssh: OutlineSsh[] = [];
+  for (const st of ins.stages) {
+    const label = stageLabel(st);
+    for (const c of st.commands) {
+      if (c.kind === 'arg') {
+        for (const d of c.args) buildArgs.push({ name: d.key, default: d.value, stage: label, line: c.startLine });
+      }
+      if (c.kind !== 'run') continue;
+      for (const m of c.mounts) {
+        if (m.type === 'secret') secrets.push(secretEntry(m, label, needed.has(st.index)));
+        if (m.type === 'ssh') ssh.push(sshEntry(m, label, needed.has(st.index)));
+      }
+    }
+  }
+  return { target: stageLabel(target), stages, buildArgs, secrets, ssh };
+}
+
+function secretEntry(m: SecretMount, stage: string, needed: boolean): OutlineSecret {
+  return {
+    id: m.id,
+    target: m.target,
+    env: m.env,
+    required: m.required,
+    mode: m.mode,
+    uid: m.uid,
+    gid: m.gid,
+    stage,
+    line: m.line,
+    needed,
+  };
+}
+
+function sshEntry(m: SshMount, stage: string, needed: boolean): OutlineSsh {
+  return { id: m.id, required: m.required, stage, line: m.line, needed };
+}
+
+/** Mode as written in a Dockerfile: `0400`. */
+export function formatMode(mode: number): string {
+  return '0' + mode.toString(8).padStart(3, '0');
+}
