@@ -9,6 +9,7 @@ import { appsCommands } from './apps.js';
 import { secretsCommands } from './secrets.js';
 import { auditCommands } from './audit.js';
 import { dockerfileCommands } from './dockerfile.js';
+import { buildCommands } from './build.js';
 
 export interface CommandGroup {
   register(program: Command, ctx: CliContext): void;
@@ -22,4 +23,5 @@ export const commandGroups: CommandGroup[] = [
   secretsCommands,
   auditCommands,
   dockerfileCommands,
+  buildCommands,
 ];

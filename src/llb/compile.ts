@@ -132,6 +132,21 @@ export async function compileDockerfile(df: DockerfileInstructions, opts: Compil
   return new Compiler(df, opts).compile();
 }
 
+/** Indexes of the stages a build of `target` (default: the last stage) needs. */
+export function neededStageIndexes(
+  df: DockerfileInstructions,
+  opts: { target?: string; buildArgs?: CompileOptions['buildArgs']; platform?: Platform },
+): Set<number> {
+  const c = new Compiler(df, {
+    platform: opts.platform ?? { os: 'linux', architecture: 'amd64' },
+    sessionId: '',
+    target: opts.target,
+    buildArgs: opts.buildArgs,
+    resolveImage: () => Promise.reject(new Error('not resolving images while planning')),
+  });
+  return c.needed();
+}
+
 class Compiler {
   private readonly buildArgs: Map<string, string>;
   private readonly globalArgs: Map<string, string>;
@@ -182,6 +197,11 @@ class Compiler {
       entitlements: [...this.entitlements].sort(),
       usesContext: this.contextState !== undefined,
     };
+  }
+
+  needed(): Set<number> {
+    if (this.df.stages.length === 0) throw new UserError(`${this.file} has no FROM instruction; start it with FROM IMAGE.`);
+    return this.neededStages(this.findTarget());
   }
 
   private findTarget(): Stage {

@@ -1,0 +1,251 @@
+// A local build, as `hangar build` runs it: read the context's Dockerfile and
+// .dockerignore, check the given secrets against what the Dockerfile mounts,
+// load secret values into memory, compile the Dockerfile with Hangar's own
+// frontend, and solve it on the builder, exporting to the engine's image store.
+//
+// Must never: put a secret value in an error, a warning, a progress event, an
+// LLB op or the image; values live only in the SecretStore (wiped when the
+// build settles) and, with --secret-cache=digest, as keyed digests.
+import { createHmac, randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import {
+  SecretRedactor,
+  SecretStore,
+  connectBuilder,
+  readDockerignore,
+  type BuildKitClient,
+  type ImageConfigFile,
+  type ProgressEvent,
+} from '../buildkit/index.js';
+import { parseDockerfile, type DockerfileInstructions } from '../dockerfile/index.js';
+import { UserError } from '../errors.js';
+import { compileDockerfile, neededStageIndexes, type CompiledBuild } from '../llb/compile.js';
+import { marshalDefinition } from '../llb/definition.js';
+import { normalizeImageRef, type Platform } from '../llb/graph.js';
+import { loadSecretValues, parseSecretSpec } from './secret-spec.js';
+
+export interface LocalBuildRequest {
+  /** The build context directory (PATH). */
+  context: string;
+  /** `-f`: the Dockerfile; defaults to `<context>/Dockerfile`. */
+  dockerfile?: string;
+  tags: string[];
+  /** `--secret` specs, docker syntax. */
+  secrets: string[];
+  buildArgs: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** `--secret-cache=digest` puts a keyed digest of mounted secrets into each step's cache key. */
+  secretCache?: 'off' | 'digest';
+  builder?: string;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface LocalBuildEvents {
+  warn(message: string): void;
+  progress?(event: ProgressEvent): void;
+  signal?: AbortSignal;
+}
+
+export interface LocalBuildResult {
+  imageId?: string;
+  tags: string[];
+  stages: string[];
+  /** Ids of the secrets the builder fetched during the build. */
+  secretsFetched: string[];
+}
+
+/** The `# syntax=` images Hangar's own frontend stands in for, with no pull. */
+const BUILTIN_SYNTAX = /^(?:docker\.io\/)?docker\/dockerfile(?::1(?:\.\d+){0,2}(?:-labs)?)?(?:@sha256:[0-9a-f]{64})?$/;
+
+export function checkSyntaxDirective(df: DockerfileInstructions): void {
+  const syntax = df.directives.syntax?.trim();
+  if (!syntax) return;
+  if (!BUILTIN_SYNTAX.test(syntax)) {
+    throw new UserError(
+      `${df.file} asks for the frontend image "${syntax}" (# syntax=), which Hangar does not run; remove the line or use # syntax=docker/dockerfile:1.`,
+    );
+  }
+}
+
+export interface SecretCheck {
+  warnings: string[];
+}
+
+/**
+ * Checks the given secret ids against the secret mounts of the stages the
+ * build needs: a required one not given is an error naming its id and line;
+ * one given but never mounted, or optional and not given, is a warning.
+ */
+export function checkSecrets(df: DockerfileInstructions, given: readonly string[], target: string | undefined, buildArgs: Record<string, string>): SecretCheck {
+  const stages = neededStageIndexes(df, { target, buildArgs });
+  const mounted = new Set<string>();
+  const warnings: string[] = [];
+  const givenSet = new Set(given);
+  const warnedOptional = new Set<string>();
+  for (const s of df.stages) {
+    if (!stages.has(s.index)) continue;
+    for (const c of s.commands) {
+      if (c.kind !== 'run') continue;
+      for (const m of c.mounts) {
+        if (m.type !== 'secret') continue;
+        if (m.unexpanded) {
+          mounted.add(m.id);
+          continue;
+        }
+        mounted.add(m.id);
+        if (givenSet.has(m.id)) continue;
+        if (m.required) {
+          throw new UserError(
+            `${df.file}:${c.startLine} needs secret "${m.id}" (required=true), which was not given; pass it with --secret id=${m.id},src=FILE or --secret id=${m.id},env=VAR.`,
+          );
+        }
+        if (!warnedOptional.has(m.id)) {
+          warnedOptional.add(m.id);
+          warnings.push(`secret "${m.id}" used at ${df.file}:${c.startLine} was not given; the step runs without it.`);
+        }
+      }
+    }
+  }
+  for (const id of given) {
+    if (!mounted.has(id)) warnings.push(`secret "${id}" was given but no RUN step of this build mounts it.`);
+  }
+  return { warnings };
+}
+
+function statOrNull(p: string) {
+  try {
+    return statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+/** Where the key for --secret-cache=digest lives: created once, mode 0600, never printed. */
+export function secretCacheKey(env: NodeJS.ProcessEnv): Buffer {
+  const base = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), '.config');
+  const path = join(base, 'hangar', 'secret-cache.key');
+  try {
+    const existing = readFileSync(path);
+    if (existing.length >= 32) return existing;
+  } catch {
+    // created below
+  }
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  const key = randomBytes(32);
+  writeFileSync(path, key, { mode: 0o600 });
+  return key;
+}
+
+/** A keyed digest of one secret value: the same value gives the same digest on this machine only. */
+export function secretDigest(key: Buffer, id: string, value: Buffer): string {
+  return createHmac('sha256', key).update(id).update('\0').update(value).digest('hex');
+}
+
+/** Reads, checks and runs one local build. */
+export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEvents): Promise<LocalBuildResult> {
+  const contextDir = resolve(req.cwd, req.context);
+  const ctxStat = statOrNull(contextDir);
+  if (!ctxStat) throw new UserError(`build context ${req.context} does not exist; give the directory to build as PATH.`);
+  if (!ctxStat.isDirectory()) throw new UserError(`build context ${req.context} is not a directory; give the directory to build as PATH.`);
+  const dockerfilePath = req.dockerfile ? resolve(req.cwd, req.dockerfile) : join(contextDir, 'Dockerfile');
+  const dfStat = statOrNull(dockerfilePath);
+  if (!dfStat || !dfStat.isFile()) {
+    const shown = req.dockerfile ?? join(req.context, 'Dockerfile');
+    throw new UserError(`Dockerfile ${shown} does not exist; create it or point -f at your Dockerfile.`);
+  }
+  const text = readFileSync(dockerfilePath, 'utf8');
+  const df = parseDockerfile(text, { file: basename(dockerfilePath) });
+  checkSyntaxDirective(df);
+  for (const t of req.tags) validateTag(t);
+
+  // Specs are parsed (and rejected) before anything is read or sent.
+  const specs = req.secrets.map((s) => parseSecretSpec(s));
+  const check = checkSecrets(
+    df,
+    specs.map((s) => s.id),
+    req.target,
+    req.buildArgs,
+  );
+  const values = await loadSecretValues(specs, { env: req.env, cwd: req.cwd });
+  for (const w of check.warnings) events.warn(w);
+
+  const store = new SecretStore();
+  for (const [id, v] of values) store.set(id, v);
+  let secretCacheKeys: Map<string, string> | undefined;
+  if (req.secretCache === 'digest') {
+    const key = secretCacheKey(req.env);
+    secretCacheKeys = new Map([...values].map(([id, v]) => [id, secretDigest(key, id, v)]));
+  }
+  const redactor = new SecretRedactor(values.values());
+  for (const v of values.values()) v.fill(0);
+  values.clear();
+
+  const excludePatterns = await readDockerignore(contextDir);
+  // The Dockerfile and .dockerignore never need to reach the builder as context files of their own.
+  let client: BuildKitClient | undefined;
+  try {
+    client = await connectBuilder(req.builder, req.env);
+    const workers = await client.listWorkers();
+    const platform: Platform = workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' };
+    let compiled: CompiledBuild | undefined;
+    const result = await client.build({
+      frontend: async (gw) => {
+        compiled = await compileDockerfile(df, {
+          buildArgs: req.buildArgs,
+          target: req.target,
+          platform,
+          sessionId: gw.sessionId,
+          excludePatterns,
+          defaultNetwork: 'host',
+          noCache: req.noCache,
+          secretCacheKeys,
+          resolveImage: async (ref) => {
+            try {
+              const r = await gw.resolveImageConfig(normalizeImageRef(ref), { platform });
+              return { config: r.config, digest: r.digest };
+            } catch (err) {
+              if (err instanceof UserError) throw err;
+              throw new UserError(`base image "${ref}" is not in the engine's image store and could not be pulled; build or load it first, or fix the FROM line.`, {
+                cause: err,
+              });
+            }
+          },
+        });
+        const def = marshalDefinition(compiled.state, { platform });
+        const ref = compiled.state === null ? null : await gw.solve(def);
+        return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
+      },
+      exporter: { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
+      secrets: store,
+      localDirs: { context: { dir: contextDir, excludePatterns } },
+      entitlements: ['network.host'],
+      ...(events.progress ? { onProgress: events.progress } : {}),
+      ...(events.signal ? { signal: events.signal } : {}),
+    });
+    return {
+      ...(result.imageDigest ? { imageId: result.imageDigest } : {}),
+      tags: req.tags,
+      stages: compiled?.stages ?? [],
+      secretsFetched: [...new Set(result.secretFetches.filter((f) => f.found).map((f) => f.id))],
+    };
+  } catch (err) {
+    // Builder messages can quote a failing command's output; scrub known values.
+    if (err instanceof Error) err.message = redactor.redactText(err.message);
+    throw err;
+  } finally {
+    store.wipe();
+    client?.close();
+  }
+}
+
+const TAG_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?$/;
+
+export function validateTag(tag: string): void {
+  if (!TAG_RE.test(tag)) {
+    throw new UserError(`-t ${tag} is not a valid image name; use lower-case NAME[:TAG], e.g. myapp:1.0.`);
+  }
+}
