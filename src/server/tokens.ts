@@ -69,6 +69,13 @@ export class TokenService {
   /** last_used_at is written at most this often per token, so reads stay reads. */
   private static readonly TOUCH_INTERVAL_MS = 30_000;
   private readonly touched = new Map<string, number>();
+  /**
+   * Recently authenticated tokens by hash, so that a busy client costs one hash per request, not a
+   * query. Revocation and app destruction in this process clear it at once; another server process
+   * on the same PostgreSQL sees a revocation within PRINCIPAL_TTL_MS.
+   */
+  private readonly principals = new Map<string, { principal: Principal; until: number }>();
+  static readonly PRINCIPAL_TTL_MS = 2_000;
 
   constructor(private readonly store: Store) {}
 
@@ -101,6 +108,12 @@ export class TokenService {
   /** The one check for every request. Undefined for any token that must not pass. */
   async authenticate(presented: string): Promise<Principal | undefined> {
     const hash = hashToken(presented);
+    const nowMs = Date.now();
+    const hit = this.principals.get(hash);
+    if (hit && hit.until > nowMs && (hit.principal.expiresAt === null || Date.parse(hit.principal.expiresAt) > nowMs)) {
+      await this.touch(hit.principal.tokenId);
+      return hit.principal;
+    }
     const row = await this.store.repos.findTokenByHash(hash);
     // The lookup is by hash, so an attacker cannot steer it; the explicit compare keeps the check honest.
     const ok =
@@ -116,7 +129,10 @@ export class TokenService {
       appName = app.name;
     }
     await this.touch(row.id);
-    return { tokenId: row.id, scope: row.scope, appId: row.app_id, appName, expiresAt: row.expires_at };
+    const principal: Principal = { tokenId: row.id, scope: row.scope, appId: row.app_id, appName, expiresAt: row.expires_at };
+    if (this.principals.size > 10_000) this.principals.clear();
+    this.principals.set(hash, { principal, until: nowMs + TokenService.PRINCIPAL_TTL_MS });
+    return principal;
   }
 
   private async touch(id: string): Promise<void> {
@@ -140,6 +156,12 @@ export class TokenService {
       }
       await repos.appendAudit([{ ...auditEntry(actor, 'tokens.revoke', null), name: id }]);
     });
+    this.forgetPrincipals();
+  }
+
+  /** Drops every cached authentication; called when tokens or apps go away. */
+  forgetPrincipals(): void {
+    this.principals.clear();
   }
 
   /** On first start only: the admin token that lets the owner in. */

@@ -60,6 +60,7 @@ export function registerAppRoutes(app: ApiApp, deps: ApiDeps): void {
       const { app: name } = c.req.valid('param');
       authorize(p, 'admin', { app: name });
       await deps.vault.destroyApp(name, actorOf(p));
+      deps.tokens.forgetPrincipals();
       return c.json({ destroyed: name }, 200);
     },
   );

@@ -1,6 +1,7 @@
 // /v1/apps/{app}/secrets: set (many at once, atomic, values as base64 so any
 // bytes survive JSON), unset, deploy staged changes, list names and digests.
 // No route here or anywhere returns a value.
+import { gzipSync } from 'node:zlib';
 import { createRoute, z } from '@hono/zod-openapi';
 import { UserError } from '../../errors.js';
 import { SECRET_VALUE_MAX_BYTES } from '../../vault/rules.js';
@@ -37,8 +38,9 @@ function decodeValue(name: string, encoded: string): Buffer {
 }
 
 export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
-  // Serialised listings keyed by app id, valid while the app's revision is unchanged.
-  const listings = new Map<string, { revision: number; body: string }>();
+  // Serialised (and gzipped) listings keyed by app id, valid while the app's revision is unchanged:
+  // a 1,000-secret listing is built and compressed once per change, not once per request.
+  const listings = new Map<string, { revision: number; body: Buffer; gzipped: Buffer; etag: string }>();
 
   app.openapi(
     createRoute({
@@ -58,10 +60,15 @@ export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
       let cached = listings.get(appId);
       if (!cached || cached.revision !== revision) {
         const listing = await deps.vault.listSecrets(name);
-        cached = { revision: listing.revision, body: JSON.stringify({ secrets: listing.secrets.map(secretJson) }) };
+        const body = Buffer.from(JSON.stringify({ secrets: listing.secrets.map(secretJson) }));
+        cached = { revision: listing.revision, body, gzipped: gzipSync(body), etag: `"${listing.appId}.${listing.revision}"` };
         listings.set(listing.appId, cached);
       }
-      return c.body(cached.body, 200, { 'content-type': 'application/json' }) as never;
+      const headers: Record<string, string> = { 'content-type': 'application/json', etag: cached.etag, vary: 'accept-encoding' };
+      if (c.req.header('if-none-match') === cached.etag) return c.body(null, 304, headers) as never;
+      const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
+      if (gzip) headers['content-encoding'] = 'gzip';
+      return c.body(new Uint8Array(gzip ? cached.gzipped : cached.body), 200, headers) as never;
     },
   );
 
