@@ -64,7 +64,7 @@ export function comparableConfig(cfg: Record<string, unknown> | undefined): Comp
     WorkingDir: typeof c.WorkingDir === 'string' ? c.WorkingDir : '',
     User: typeof c.User === 'string' ? c.User : '',
     ExposedPorts: objectKeys(c.ExposedPorts),
-    Labels: (c.Labels as Record<string, string> | null) ?? {},
+    Labels: Object.fromEntries(Object.entries((c.Labels as Record<string, string> | null) ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
     Volumes: objectKeys(c.Volumes),
     StopSignal: typeof c.StopSignal === 'string' ? c.StopSignal : '',
     Healthcheck: c.Healthcheck ?? null,
