@@ -30,9 +30,10 @@ export class DockerfileError extends UserError {
   constructor(args: { file: string; at: Position; problem: string; excerpt: string; fix?: string | undefined }) {
     const excerpt = excerptOf(args.excerpt);
     const quoted = excerpt === '' ? '' : ` in ${JSON.stringify(excerpt)}`;
-    const fix = args.fix ? `; ${args.fix}` : '';
+    const fix = args.fix ? `; ${args.fix.replace(/[.\s]+$/, '')}` : '';
     const problem = args.problem.replace(/[.\s]+$/, '');
-    super(`${args.file}:${args.at.line}:${args.at.column}: ${problem}${quoted}${fix}.`);
+    const text = `${args.file}:${args.at.line}:${args.at.column}: ${problem}${quoted}${fix}`;
+    super(/[?!]$/.test(text) ? text : `${text}.`);
     this.name = 'DockerfileError';
     this.file = args.file;
     this.line = args.at.line;

@@ -464,10 +464,16 @@ function durationFlag(ctx: InstructionContext, name: string, value: string): num
   try {
     d = parseGoDuration(value);
   } catch (err) {
-    ctx.fail(`${(err as Error).message} for --${name}`, { fix: `write --${name}=30s (units: ns, us, ms, s, m, h)` });
+    ctx.fail(`${(err as Error).message} for --${name}`, {
+      at: flagPosition(ctx.raw, name),
+      excerpt: `--${name}=${value}`,
+      fix: `write --${name}=30s (units: ns, us, ms, s, m, h)`,
+    });
   }
   if (d === 0) return 0;
-  if (d < 1e6) ctx.fail(`Interval "${name}" cannot be less than 1ms`, { fix: `give --${name} at least 1ms` });
+  if (d < 1e6) {
+    ctx.fail(`Interval "${name}" cannot be less than 1ms`, { at: flagPosition(ctx.raw, name), fix: `give --${name} at least 1ms` });
+  }
   return d;
 }
 

@@ -247,6 +247,7 @@ function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
   const traced = /(?:^|[\s;&|])set\s+-[a-zA-Z]*x|(?:^|[\s;&|])(?:ba|da|z)?sh\s+-[a-zA-Z]*x/.test(script);
   for (const pipeline of splitPipelines(script)) {
     let flowing = false; // secret data is in the pipe
+    const whole = pipeline.map((s) => s.text).join(' | ');
     for (let i = 0; i < pipeline.length; i++) {
       const seg = pipeline[i] as Segment;
       const { cmd, args } = commandWord(seg.words);
@@ -254,14 +255,14 @@ function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
       const any = direct || refersTo(seg.text, refs);
       if (COPY_COMMANDS.has(cmd) && (direct || (flowing && cmd === 'tee'))) {
         if (cmd !== 'tee' || args.some((a) => !a.startsWith('-') && !/^\/dev\//.test(a))) {
-          found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${seg.text}\`` });
+          found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${flowing ? whole : seg.text}\`` });
           flowing = false;
           continue;
         }
       }
       const redirect = fileRedirect(seg.text);
       if (redirect && (any || flowing)) {
-        found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${seg.text}\` writes to ${redirect}` });
+        found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${flowing ? whole : seg.text}\` writes to ${redirect}` });
         flowing = false;
         continue;
       }
@@ -273,7 +274,7 @@ function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
           flowing = true;
           continue;
         }
-        found.push({ rule: 'secret-echoed', detail: `\`${seg.text}\`` });
+        found.push({ rule: 'secret-echoed', detail: `\`${flowing ? whole : seg.text}\`` });
         flowing = false;
         continue;
       }

@@ -322,7 +322,7 @@ function parseNameVal(src: LineSource, rest: string, key: string, argsAt: number
       fail(
         src.ctx,
         src.map.at(argsAt + Math.max(off, 0)),
-        `syntax error: can't find = in ${JSON.stringify(word)}`,
+        `syntax error: the word ${JSON.stringify(word)} has no =`,
         rest,
         `every ${key} word must have the form name=value`,
       );
