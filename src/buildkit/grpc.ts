@@ -274,6 +274,8 @@ export interface ServerStream<I extends DescMessage, O extends DescMessage> exte
   send(message: MessageInitShape<O>): Promise<void>;
   /** Sends an already-marshaled message. */
   sendBytes(bytes: Uint8Array): Promise<void>;
+  /** Sends a message already framed (5-byte gRPC prefix included), without copying it. */
+  sendFramed(framed: Buffer): Promise<void>;
 }
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => Promise<void>;
@@ -330,6 +332,7 @@ export class GrpcServer {
         requests: { [Symbol.asyncIterator]: () => requests() },
         send: (message) => writeFrame(stream, toBinary(output, create(output, message))),
         sendBytes: (bytes) => writeFrame(stream, bytes),
+        sendFramed: (framed) => writeRaw(stream, framed),
       });
     });
   }
@@ -386,19 +389,33 @@ function serverCall(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttp
 }
 
 function writeFrame(stream: http2.ServerHttp2Stream, bytes: Uint8Array): Promise<void> {
+  return writeRaw(stream, frame(bytes));
+}
+
+/** Bytes a server stream may have written but not yet handed to the socket. */
+const MAX_IN_FLIGHT = 1 << 20;
+const inFlight = new WeakMap<http2.ServerHttp2Stream, { bytes: number; waiters: (() => void)[] }>();
+
+// Waiting on write callbacks (not only 'drain') bounds memory by what the
+// peer has actually accepted, however fast we read files.
+function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.closed) return reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
-    if (stream.write(frame(bytes))) return resolve();
-    const onDrain = (): void => {
-      stream.off('close', onClose);
-      resolve();
-    };
-    const onClose = (): void => {
-      stream.off('drain', onDrain);
-      reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
-    };
-    stream.once('drain', onDrain);
-    stream.once('close', onClose);
+    let state = inFlight.get(stream);
+    if (!state) {
+      state = { bytes: 0, waiters: [] };
+      inFlight.set(stream, state);
+      const st = state;
+      stream.once('close', () => st.waiters.splice(0).forEach((w) => w()));
+    }
+    const st = state;
+    st.bytes += framed.length;
+    stream.write(framed, () => {
+      st.bytes -= framed.length;
+      if (st.bytes <= MAX_IN_FLIGHT) st.waiters.splice(0).forEach((w) => w());
+    });
+    if (st.bytes <= MAX_IN_FLIGHT) return resolve();
+    st.waiters.push(() => (stream.destroyed && st.bytes > MAX_IN_FLIGHT ? reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream')) : resolve()));
   });
 }
 

@@ -51,6 +51,8 @@ export interface SendStats {
 export interface PacketStream {
   packets: AsyncIterable<Packet>;
   send(bytes: Uint8Array): Promise<void>;
+  /** Sends a packet already framed for gRPC (DATA packets, to copy file bytes once). */
+  sendFramed(framed: Buffer): Promise<void>;
 }
 
 /** Converts a Unix st_mode to Go's os.FileMode as fsutil sends it. */
@@ -241,12 +243,19 @@ function packetBytes(p: Partial<Omit<Packet, '$typeName'>>): Uint8Array {
   return toBinary(PacketSchema, create(PacketSchema, p));
 }
 
-/** Encodes a DATA packet by hand: field 1 (type), 3 (ID), 4 (data), no extra copy of `data`. */
-function dataPacket(id: number, data: Buffer): Buffer {
+/**
+ * Encodes a gRPC-framed DATA packet by hand (field 1 type, 3 ID, 4 data):
+ * file bytes are read straight into the frame, so each chunk is copied once.
+ */
+export function framedDataPacket(id: number, dataLength: number): { frame: Buffer; dataOffset: number } {
   const head: number[] = [0x08, PacketType.PACKET_DATA];
   if (id !== 0) head.push(0x18, ...varint(id));
-  if (data.length > 0) head.push(0x22, ...varint(data.length));
-  return Buffer.concat([Buffer.from(head), data]);
+  if (dataLength > 0) head.push(0x22, ...varint(dataLength));
+  const frame = Buffer.allocUnsafe(5 + head.length + dataLength);
+  frame[0] = 0;
+  frame.writeUInt32BE(head.length + dataLength, 1);
+  frame.set(head, 5);
+  return { frame, dataOffset: 5 + head.length };
 }
 
 function varint(n: number): number[] {
@@ -341,19 +350,30 @@ async function sendFile(abs: string, id: number, stream: PacketStream, stats: Se
   const handle = await open(abs, 'r').catch(() => undefined);
   if (handle) {
     try {
-      const buf = Buffer.allocUnsafe(DATA_CHUNK);
+      const { size } = await handle.stat();
+      let remaining = size;
+      // Read into the frame for the expected length; a file that changed size is sent as read.
       for (;;) {
         if (signal?.aborted) throw new GrpcError(GrpcStatus.CANCELLED, 'the build was cancelled');
-        const { bytesRead } = await handle.read(buf, 0, DATA_CHUNK, null);
+        const want = remaining > 0 ? Math.min(DATA_CHUNK, remaining) : DATA_CHUNK;
+        const { frame, dataOffset } = framedDataPacket(id, want);
+        const { bytesRead } = await handle.read(frame, dataOffset, want, null);
         if (bytesRead === 0) break;
-        // The packet is framed (copied) before the next read reuses buf.
-        await stream.send(dataPacket(id, buf.subarray(0, bytesRead)));
+        if (bytesRead === want) await stream.sendFramed(frame);
+        else await stream.sendFramed(framedDataCopy(id, frame.subarray(dataOffset, dataOffset + bytesRead)));
         stats.bytesSent += bytesRead;
+        remaining -= bytesRead;
       }
     } finally {
       await handle.close();
     }
   }
   stats.filesSent++;
-  await stream.send(dataPacket(id, Buffer.alloc(0)));
+  await stream.sendFramed(framedDataPacket(id, 0).frame);
+}
+
+function framedDataCopy(id: number, data: Buffer): Buffer {
+  const { frame, dataOffset } = framedDataPacket(id, data.length);
+  frame.set(data, dataOffset);
+  return frame;
 }

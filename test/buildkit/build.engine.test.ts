@@ -1,0 +1,145 @@
+// Drives the real engine's BuildKit: workers, cache records, secret mounts
+// served by the session, the gateway path with Hangar's image config, and
+// the redaction of secret values from RUN output.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuildFailedError, connectBuilder, SecretStore, type BuildKitClient, type ProgressEvent } from '../../src/buildkit/index.js';
+import { exec, image, type ExecMount } from '../../src/llb/graph.js';
+import { marshalDefinition } from '../../src/llb/definition.js';
+import { platform } from './helpers.js';
+
+const docker = (...args: string[]): string => execFileSync('/usr/bin/docker', args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+
+let client: BuildKitClient;
+beforeAll(async () => {
+  client = await connectBuilder(undefined, process.env);
+});
+afterAll(() => client?.close());
+
+function runOnBusybox(script: string, mounts: ExecMount[] = []) {
+  return exec(image('busybox'), { args: ['/bin/sh', '-c', script], env: ['PATH=/bin'], mounts, network: 'host' }, { customName: 'test step', ignoreCache: true }).root;
+}
+
+function collect(): { events: ProgressEvent[]; text: () => string } {
+  const events: ProgressEvent[] = [];
+  return { events, text: () => events.flatMap((e) => e.logs.map((l) => l.data.toString())).join('') };
+}
+
+describe('BuildKit on the Docker Engine', () => {
+  it('lists the engine worker', async () => {
+    const workers = await client.listWorkers();
+    expect(workers.length).toBeGreaterThan(0);
+    expect(workers[0]!.platforms.some((p) => p.os === 'linux')).toBe(true);
+  });
+
+  it('reports disk usage and prunes only what the filter names', async () => {
+    const marker = `prune-${randomBytes(6).toString('hex')}`;
+    // A cache mount leaves a record of its own that nothing else shares.
+    await client.build({
+      definition: marshalDefinition(runOnBusybox(`echo ${marker} > /cache/m`, [{ type: 'cache', dest: '/cache', id: marker }]), { platform }),
+      entitlements: ['network.host'],
+    });
+    const before = await client.diskUsage();
+    const mine = before.filter((r) => r.description.includes(marker));
+    expect(mine.length).toBeGreaterThan(0);
+    expect(before.every((r) => Number.isFinite(r.size))).toBe(true);
+    const pruned: string[] = [];
+    for (const r of mine) pruned.push(...(await client.prune({ all: true, filters: [`id==${r.id}`] })).map((p) => p.id));
+    expect(pruned.sort()).toEqual(mine.map((r) => r.id).sort());
+    const after = await client.diskUsage();
+    expect(after.some((r) => r.description.includes(marker))).toBe(false);
+    // Records other builds use are still there.
+    expect(after.length).toBeGreaterThan(0);
+  });
+
+  it('serves a secret mount, records the fetch by digest, redacts the value and leaves no trace in the image', async () => {
+    const value = `s3cr3t-${randomBytes(12).toString('hex')}`;
+    const secrets = new SecretStore();
+    secrets.set('token', value);
+    const progress = collect();
+    const name = `hangar-test-secret-${randomBytes(4).toString('hex')}:latest`;
+    const result = await client.build({
+      frontend: async (gw) => {
+        const { config } = await gw.resolveImageConfig('docker.io/library/busybox:latest');
+        const root = runOnBusybox('wc -c < /run/secrets/token; cat /run/secrets/token; echo; cat /run/secrets/token | base64', [
+          { type: 'secret', dest: '/run/secrets/token', id: 'token' },
+        ]);
+        const ref = await gw.solve(marshalDefinition(root, { platform }));
+        const passwd = await gw.readFile(ref, '/etc/passwd');
+        expect(passwd.toString()).toContain('root:');
+        return { ref, imageConfig: { ...config, config: { ...(config.config ?? {}), Env: ['PATH=/bin', 'HANGAR=1'], Labels: { 'dev.hangar.test': 'yes' } } } };
+      },
+      exporter: { type: 'moby', name },
+      secrets,
+      entitlements: ['network.host'],
+      onProgress: (e) => progress.events.push(e),
+    });
+    try {
+      const out = progress.text();
+      expect(out).toContain(`${value.length}\n`);
+      expect(out).not.toContain(value);
+      expect(out).not.toContain(Buffer.from(value).toString('base64').slice(0, 20));
+      expect(out).toContain('****');
+      expect(result.secretFetches).toEqual([
+        expect.objectContaining({ id: 'token', found: true, digest: `sha256:${createHash('sha256').update(value).digest('hex')}` }),
+      ]);
+      expect(JSON.stringify(result)).not.toContain(value);
+      // Wiped when the build ended.
+      expect(secrets.wiped).toBe(true);
+      expect(secrets.values()).toEqual([]);
+      const inspect = JSON.parse(docker('image', 'inspect', name))[0];
+      expect(inspect.Config.Env).toContain('HANGAR=1');
+      expect(inspect.Config.Labels['dev.hangar.test']).toBe('yes');
+      expect(docker('history', '--no-trunc', name)).not.toContain(value);
+      const saved = execFileSync('/usr/bin/docker', ['save', name], { maxBuffer: 1 << 28 });
+      expect(saved.includes(Buffer.from(value))).toBe(false);
+    } finally {
+      docker('image', 'rm', '-f', name);
+    }
+  });
+
+  it('runs with an optional secret that was not given', async () => {
+    const progress = collect();
+    await client.build({
+      definition: marshalDefinition(
+        runOnBusybox('test ! -s /run/secrets/absent && echo absent-ok', [{ type: 'secret', dest: '/run/secrets/absent', id: 'absent', optional: true }]),
+        { platform },
+      ),
+      secrets: new SecretStore(),
+      entitlements: ['network.host'],
+      onProgress: (e) => progress.events.push(e),
+    });
+    expect(progress.text()).toContain('absent-ok');
+  });
+
+  it('fails a required secret that was not given with an error naming its id', async () => {
+    const secrets = new SecretStore();
+    secrets.set('other', 'x-value-x');
+    const err = await client
+      .build({
+        definition: marshalDefinition(runOnBusybox('cat /run/secrets/deploy_key', [{ type: 'secret', dest: '/run/secrets/deploy_key', id: 'deploy_key' }]), { platform }),
+        secrets,
+        entitlements: ['network.host'],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildFailedError);
+    expect((err as Error).message).toMatch(/deploy_key/);
+    expect((err as Error).message).not.toContain('x-value-x');
+  });
+
+  it('reports a failing step as a BuildFailedError without secret values', async () => {
+    const secrets = new SecretStore();
+    secrets.set('token', 'leaky-value-123');
+    const err = await client
+      .build({
+        definition: marshalDefinition(runOnBusybox('cat /run/secrets/token >&2; exit 3', [{ type: 'secret', dest: '/run/secrets/token', id: 'token' }]), { platform }),
+        secrets,
+        entitlements: ['network.host'],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildFailedError);
+    expect((err as Error).message).toMatch(/exit code: 3/);
+    expect((err as Error).message).not.toContain('leaky-value-123');
+  });
+});
