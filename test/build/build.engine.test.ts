@@ -1,0 +1,220 @@
+// `hangar build` features the engine's own frontend lacks, checked on the
+// images they produce: the seed example with secrets as files and env vars,
+// the builder Dockerfile (# syntax, heredocs, two stages) offline, RUN
+// heredocs, --secret-cache=digest, --target, -t, and an unknown base image.
+// After each build with secrets, `docker save` of the image holds none of them.
+import { createHash, randomBytes } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scanImage } from '../../src/build/leak-scan.js';
+import { hangar, type CliResult } from '../support/cli.js';
+import { tempContext, type TempContext } from './support/context.js';
+
+const run = promisify(execFile);
+const DOCKER = '/usr/bin/docker';
+const tags: string[] = [];
+const contexts: TempContext[] = [];
+
+afterAll(async () => {
+  for (const c of contexts) c.cleanup();
+  if (tags.length > 0) await run(DOCKER, ['image', 'rm', '-f', ...tags]).catch(() => undefined);
+});
+
+function context(files: Record<string, string | Buffer>): TempContext {
+  const c = tempContext(files);
+  contexts.push(c);
+  return c;
+}
+
+function tag(name: string): string {
+  const t = `hangar-test-build:${name}`;
+  tags.push(t);
+  return t;
+}
+
+// The --secret-cache=digest key file goes here, not into the user's own config.
+const config = tempContext({});
+contexts.push(config);
+
+async function build(c: TempContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, ...env }, timeoutMs: 240_000 });
+}
+
+async function cat(image: string, path: string): Promise<string> {
+  const { stdout } = await run(DOCKER, ['run', '--rm', '--network=host', '--entrypoint', '/bin/sh', image, '-c', `cat ${path}`]);
+  return stdout;
+}
+
+const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+
+async function expectNoLeak(image: string, secrets: Record<string, string>, outputs: CliResult[]): Promise<void> {
+  const scan = await scanImage(image, new Map(Object.entries(secrets)));
+  expect(scan.hits).toEqual([]);
+  expect(scan.layers).toBeGreaterThan(0);
+  for (const o of outputs) {
+    for (const v of Object.values(secrets)) {
+      expect(o.stdout).not.toContain(v);
+      expect(o.stderr).not.toContain(v);
+      expect(o.stderr).not.toContain(Buffer.from(v).toString('base64'));
+    }
+  }
+}
+
+describe('hangar build', () => {
+  it('runs the seed example with the secret as a file, through env=, and through --secret env=', async () => {
+    const value = `seed-${randomBytes(16).toString('hex')}`;
+    const c = context({
+      Dockerfile: [
+        'FROM busybox',
+        `RUN --mount=type=secret,id=MY_SUPER_SECRET MY_SUPER_SECRET="$(cat /run/secrets/MY_SUPER_SECRET)" sh -c 'printf %s "$MY_SUPER_SECRET" | sha256sum > /from-file'`,
+        `RUN --mount=type=secret,id=MY_SUPER_SECRET,env=MY_SUPER_SECRET sh -c 'printf %s "$MY_SUPER_SECRET" | sha256sum > /from-env; test ! -e /run/secrets/MY_SUPER_SECRET'`,
+        'RUN --mount=type=secret,id=NOT_GIVEN,env=EMPTY_ONE sh -c \'test -z "$EMPTY_ONE" && echo empty > /optional-env\'',
+        '',
+      ].join('\n'),
+      'mysecret.txt': value,
+    });
+    const t1 = tag('seed-file');
+    // Each run has a new random value: without --no-cache the steps would come from the cache.
+    const r1 = await build(c, ['-t', t1, '--no-cache', '--secret', 'id=MY_SUPER_SECRET,src=mysecret.txt']);
+    expect(r1.status, r1.stderr).toBe(0);
+    expect((await cat(t1, '/from-file')).split(' ')[0]).toBe(sha256(value));
+    expect((await cat(t1, '/from-env')).split(' ')[0]).toBe(sha256(value));
+    expect(await cat(t1, '/optional-env')).toBe('empty\n');
+    expect(r1.stderr).toContain('warning: secret "NOT_GIVEN"');
+
+    const t2 = tag('seed-env');
+    const r2 = await build(c, ['-t', t2, '--no-cache', '--secret', 'id=MY_SUPER_SECRET,env=SEED_VALUE'], { SEED_VALUE: value });
+    expect(r2.status, r2.stderr).toBe(0);
+    expect((await cat(t2, '/from-env')).split(' ')[0]).toBe(sha256(value));
+    await expectNoLeak(t1, { MY_SUPER_SECRET: value }, [r1, r2]);
+    await expectNoLeak(t2, { MY_SUPER_SECRET: value }, [r2]);
+  });
+
+  it('builds the builder Dockerfile offline: # syntax, two stages, a verbatim heredoc script, ALL_SECRETS', async () => {
+    const secrets = { DATABASE_URL: `postgres://u:${randomBytes(8).toString('hex')}@db/x`, API_TOKEN: `tok'"$(x)${randomBytes(8).toString('hex')}` };
+    const bundle = Object.entries(secrets)
+      .map(([k, v]) => `export ${k}='${v.replace(/'/g, `'\\''`)}'`)
+      .join('\n');
+    const allSecrets = Buffer.from(bundle).toString('base64');
+    const deploy = [
+      '#!/usr/bin/env bash',
+      'set -euo pipefail',
+      'for secret in DATABASE_URL API_TOKEN; do',
+      '  echo "${secret}: ${#secret} $(printf %s "${!secret}" | wc -c)"',
+      'done',
+      '',
+    ].join('\n');
+    const c = context({
+      Dockerfile: [
+        '# syntax = docker/dockerfile:1',
+        'FROM busybox as tools',
+        'FROM debian:bookworm-slim',
+        'COPY <<"EOF" /srv/deploy.sh',
+        deploy.trimEnd(),
+        'EOF',
+        'RUN chmod +x /srv/deploy.sh',
+        'COPY --from=tools /bin/busybox /usr/bin/',
+        'WORKDIR /build',
+        'COPY . .',
+        'RUN --mount=type=secret,id=ALL_SECRETS eval "$(base64 -d /run/secrets/ALL_SECRETS)" && printf %s "$API_TOKEN" | sha256sum > /build/token.sha && /srv/deploy.sh > /build/deploy.out',
+        '',
+      ].join('\n'),
+      'app.txt': 'application\n',
+    });
+    const t = tag('builder');
+    const r = await build(c, ['-t', t, '--secret-cache=digest', '--secret', 'id=ALL_SECRETS,env=ALL_SECRETS'], { ALL_SECRETS: allSecrets });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t, '/srv/deploy.sh')).toBe(deploy);
+    const { stdout: mode } = await run(DOCKER, ['run', '--rm', '--entrypoint', 'stat', t, '-c', '%a', '/srv/deploy.sh']);
+    expect(mode.trim()).toBe('755');
+    expect(await cat(t, '/build/app.txt')).toBe('application\n');
+    expect((await cat(t, '/build/token.sha')).split(' ')[0]).toBe(sha256(secrets.API_TOKEN));
+    expect(await cat(t, '/build/deploy.out')).toBe(
+      `DATABASE_URL: 12 ${Buffer.byteLength(secrets.DATABASE_URL)}\nAPI_TOKEN: 9 ${Buffer.byteLength(secrets.API_TOKEN)}\n`,
+    );
+    const { stdout: applets } = await run(DOCKER, ['run', '--rm', '--entrypoint', '/usr/bin/busybox', t, 'echo', 'busybox-ok']);
+    expect(applets).toBe('busybox-ok\n');
+    await expectNoLeak(t, { ...secrets, ALL_SECRETS: allSecrets }, [r]);
+  });
+
+  it('runs RUN heredocs: a shebang script as a file, several heredocs through the shell', async () => {
+    const c = context({
+      Dockerfile: [
+        '# syntax=docker/dockerfile:1.4',
+        'FROM busybox',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo "script $0" > /shebang',
+        'EOF',
+        'RUN <<ONE cat > /one && <<TWO cat > /two',
+        'first',
+        'ONE',
+        'second',
+        'TWO',
+        'ARG NAME=world',
+        'COPY <<GREETING /greeting',
+        'hello ${NAME}',
+        'GREETING',
+        '',
+      ].join('\n'),
+    });
+    const t = tag('heredocs');
+    const r = await build(c, ['-t', t]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t, '/shebang')).toBe('script /dev/pipes/EOF\n');
+    expect(await cat(t, '/one')).toBe('first\n');
+    expect(await cat(t, '/two')).toBe('second\n');
+    expect(await cat(t, '/greeting')).toBe('hello world\n');
+  });
+
+  it('reruns a step whose secret changed only with --secret-cache=digest', async () => {
+    const c = context({
+      Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=K sh -c \'cat /proc/sys/kernel/random/uuid > /run-id\'\n',
+      'k1.txt': `first-${randomBytes(8).toString('hex')}`,
+      'k2.txt': `second-${randomBytes(8).toString('hex')}`,
+    });
+    const t = tag('secret-cache');
+    const runId = async (file: string, extra: string[]) => {
+      const r = await build(c, ['-t', t, '--secret', `id=K,src=${file}`, ...extra]);
+      expect(r.status, r.stderr).toBe(0);
+      return cat(t, '/run-id');
+    };
+    const a = await runId('k1.txt', []);
+    expect(await runId('k2.txt', [])).toBe(a); // BuildKit's default: a new value does not rerun the step
+    const b = await runId('k1.txt', ['--secret-cache=digest']);
+    expect(await runId('k1.txt', ['--secret-cache=digest'])).toBe(b);
+    const d = await runId('k2.txt', ['--secret-cache=digest']);
+    expect(d).not.toBe(b);
+  });
+
+  it('builds only the target stage and tags the image', async () => {
+    const c = context({ Dockerfile: 'FROM busybox AS a\nRUN echo a > /a\nFROM nosuch/image:1 AS broken\nFROM a AS final\nRUN echo f > /f\n' });
+    const t1 = tag('target-a');
+    const t2 = tag('target-a2');
+    const r = await build(c, ['--target', 'a', '-t', t1, '-t', t2]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t2, '/a')).toBe('a\n');
+  });
+
+  it('names an unknown base image in one sentence', async () => {
+    const c = context({ Dockerfile: 'FROM hangar-test/no-such-image:404\nRUN true\n' });
+    const r = await build(c, ['-t', tag('unknown-base')]);
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines.at(-1)).toMatch(/^hangar: base image "hangar-test\/no-such-image:404" is not in the engine's image store.*\.$/);
+  });
+
+  it('redacts a secret that a step prints', async () => {
+    const value = `printed-${randomBytes(10).toString('hex')}`;
+    const c = context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=P cat /run/secrets/P; echo\n', 'p.txt': value });
+    const r = await build(c, ['--no-cache', '-t', tag('printed'), '--secret', 'id=P,src=p.txt']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain(value);
+    const j = await hangar(['build', '--progress=json', '--no-cache', '-t', tag('printed-json'), '--secret', 'id=P,src=p.txt', '.'], { cwd: c.dir });
+    expect(j.status, j.stderr).toBe(0);
+    expect(j.stdout).not.toContain(value);
+    const events = j.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.at(-1)).toMatchObject({ result: { tags: ['hangar-test-build:printed-json'] } });
+  });
+});
