@@ -5,7 +5,7 @@
 // a DockerfileError with file, line and column; nothing here reads files.
 import { DockerfileError, type Position } from './errors.js';
 import { editDistance, MountSpecError, parseRunMount, type RunMount } from './mounts.js';
-import { chompHeredocContent, parseHeredocWord, trimSpace, type RawDockerfile, type RawInstruction } from './parser.js';
+import { chompHeredocContent, mustParseHeredocWord, trimSpace, type RawDockerfile, type RawInstruction } from './parser.js';
 
 export interface KeyValuePair {
   key: string;
@@ -405,14 +405,14 @@ function sourcesAndDest(
     );
   }
   const dest = args[args.length - 1] as string;
-  if (!ctx.raw.json && parseHeredocWord(dest)) {
+  if (!ctx.raw.json && mustParseHeredocWord(dest)) {
     ctx.failArgs(`${kw} cannot accept a heredoc as a destination`, `put the destination path last: ${kw} <<EOF /path`);
   }
   const byName = new Map(ctx.raw.heredocs.map((h) => [h.name, h]));
   const sourcePaths: string[] = [];
   const sourceContents: SourceContent[] = [];
   for (const src of args.slice(0, -1)) {
-    const h = ctx.raw.json ? undefined : parseHeredocWord(src);
+    const h = ctx.raw.json ? undefined : mustParseHeredocWord(src);
     if (h) {
       let data = byName.get(h.name)?.content ?? '';
       if (h.chomp) data = chompHeredocContent(data);

@@ -208,7 +208,8 @@ function stripSubstitutions(text: string): string {
 
 function refersTo(text: string, refs: SecretRefs): boolean {
   for (const p of refs.paths) if (text.includes(p)) return true;
-  for (const e of refs.envs) {
+  for (const raw of refs.envs) {
+    const e = raw.replace(/[\\^$.*+?()[\]{}|/-]/g, (c) => '\\' + c);
     if (new RegExp(`\\$(?:\\{${e}(?:[:}#%/+?-]|$)|${e}(?![A-Za-z0-9_]))`).test(text)) return true;
   }
   return false;

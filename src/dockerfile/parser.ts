@@ -71,7 +71,9 @@ export interface ParseOptions {
 }
 
 const DIRECTIVE_NAMES = new Set(['syntax', 'escape', 'check']);
-const directiveRe = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/;
+// Name and the rest after `=`; the value is trimmed by hand (a lazy regex
+// would be quadratic on long runs of spaces).
+const directiveRe = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=([^\n]*)$/;
 const heredocWordRe = /^(\d*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 // BuildKit splits on these (not on every Unicode space).
 const wsRunRe = /[\t\v\f\r ]+/;
@@ -128,8 +130,16 @@ class LineMap {
     this.columns.push(column);
   }
   at(offset: number): Position {
-    let i = this.offsets.length - 1;
-    while (i > 0 && (this.offsets[i] as number) > offset) i--;
+    // Last piece starting at or before `offset` (binary search: a logical
+    // line can span thousands of physical lines).
+    let lo = 0;
+    let hi = this.offsets.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((this.offsets[mid] as number) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    const i = lo;
     return {
       line: this.lines[i] ?? 1,
       column: (this.columns[i] ?? 1) + offset - (this.offsets[i] ?? 0),
@@ -169,6 +179,20 @@ function fail(ctx: ParseContext, at: Position, problem: string, excerpt?: string
   });
 }
 
+const isDirectiveSpace = (c: number) => c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d || c === 0x20;
+
+// BuildKit's `\s*(.+?)\s*$`: the value without surrounding spaces; when only
+// spaces follow `=`, the last of them.
+function directiveValue(rest: string): string | undefined {
+  if (rest === '') return undefined;
+  let i = 0;
+  while (i < rest.length && isDirectiveSpace(rest.charCodeAt(i))) i++;
+  if (i === rest.length) return rest.slice(-1);
+  let j = rest.length;
+  while (j > i && isDirectiveSpace(rest.charCodeAt(j - 1))) j--;
+  return rest.slice(i, j);
+}
+
 // Parser directives are comments of the form `# name=value` before anything
 // else; the first line that is not one ends them for the rest of the file.
 function readDirective(ctx: ParseContext, line: string, lineNo: number): boolean {
@@ -184,11 +208,11 @@ function readDirective(ctx: ParseContext, line: string, lineNo: number): boolean
     return false;
   }
   const name = (m[1] as string).toLowerCase();
-  if (!DIRECTIVE_NAMES.has(name)) {
+  const value = directiveValue(m[2] as string);
+  if (value === undefined || !DIRECTIVE_NAMES.has(name)) {
     d.done = true;
     return false;
   }
-  const value = m[2] as string;
   if (d.seen.has(name)) {
     fail(ctx, { line: lineNo, column: 1 }, `only one ${name} parser directive can be used`, line, 'remove the repeated directive');
   }
@@ -561,6 +585,16 @@ export function parseHeredocWord(word: string): Omit<Heredoc, 'content'> | undef
     expand: quotes(name) === quotes(rawName),
     chomp: m[2] === '-',
   };
+}
+
+/** Like parseHeredocWord, but a word that does not lex is simply not a heredoc. */
+export function mustParseHeredocWord(word: string): Omit<Heredoc, 'content'> | undefined {
+  try {
+    return parseHeredocWord(word);
+  } catch (err) {
+    if (err instanceof ShellSyntaxError) return undefined;
+    throw err;
+  }
 }
 
 function heredocsFromLine(line: string): Omit<Heredoc, 'content'>[] {
