@@ -61,8 +61,8 @@ function requestLog(log: ServerLog): MiddlewareHandler<ApiEnv> {
     const given = c.req.header('x-request-id');
     const requestId = given && /^[A-Za-z0-9._-]{1,64}$/.test(given) ? given : randomUUID();
     c.set('requestId', requestId);
-    await next();
     c.header('x-request-id', requestId);
+    await next();
     // The route pattern (not the path) names the endpoint without the app or token ids in it.
     const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL');
     const route = handlers[handlers.length - 1]?.path ?? '';

@@ -129,8 +129,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         opts.out.write(`The CLI config ${cliConfigPath(opts.env)} exists and was left alone; run \`hangar auth login\` to use this token.\n`);
       }
     }
-    opts.out.write(`hangar server listening on ${url}\n`);
     log.info('listening', { url, database: store.dialect, builder: opts.builder });
+    opts.out.write(`hangar server listening on ${url}\n`);
 
     let resolveClosed!: () => void;
     const closed = new Promise<void>((r) => (resolveClosed = r));
