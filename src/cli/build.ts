@@ -4,7 +4,6 @@
 // Secret values never pass through here: only specs (ids, paths, env names).
 import { Command, Option } from 'commander';
 import type { ProgressEvent } from '../buildkit/index.js';
-import { runLocalBuild } from '../build/local-build.js';
 import { UserError } from '../errors.js';
 import type { CliContext } from './context.js';
 
@@ -123,6 +122,8 @@ export const buildCommands = {
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
         try {
+          // Loaded on use: the builder client and compiler are not needed by other commands.
+          const { runLocalBuild } = await import('../build/local-build.js');
           const result = await runLocalBuild(
             {
               context: path,
