@@ -394,6 +394,8 @@ function writeFrame(stream: http2.ServerHttp2Stream, bytes: Uint8Array): Promise
 
 /** Bytes a server stream may have written but not yet handed to the socket. */
 const MAX_IN_FLIGHT = 1 << 20;
+// Each pending write also costs a callback and bookkeeping; count it so many tiny packets stay bounded too.
+const WRITE_OVERHEAD = 512;
 const inFlight = new WeakMap<http2.ServerHttp2Stream, { bytes: number; waiters: (() => void)[] }>();
 
 // Waiting on write callbacks (not only 'drain') bounds memory by what the
@@ -409,9 +411,9 @@ function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer): Promise<void
       stream.once('close', () => st.waiters.splice(0).forEach((w) => w()));
     }
     const st = state;
-    st.bytes += framed.length;
+    st.bytes += framed.length + WRITE_OVERHEAD;
     stream.write(framed, () => {
-      st.bytes -= framed.length;
+      st.bytes -= framed.length + WRITE_OVERHEAD;
       if (st.bytes <= MAX_IN_FLIGHT) st.waiters.splice(0).forEach((w) => w());
     });
     if (st.bytes <= MAX_IN_FLIGHT) return resolve();

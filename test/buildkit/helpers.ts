@@ -22,7 +22,6 @@ export async function childBuildScript(): Promise<string> {
     format: 'esm',
     target: 'node20',
     outfile: out,
-    packages: 'external',
     logLevel: 'silent',
     absWorkingDir: path.resolve(import.meta.dirname, '../..'),
   });
