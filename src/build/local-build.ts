@@ -56,6 +56,8 @@ export interface LocalBuildResult {
   stages: string[];
   /** Ids of the secrets the builder fetched during the build. */
   secretsFetched: string[];
+  /** Bytes of context file contents sent to the builder (0 when it had them all). */
+  bytesSynced: number;
 }
 
 /** The `# syntax=` images Hangar's own frontend stands in for, with no pull. */
@@ -231,6 +233,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       tags: req.tags,
       stages: compiled?.stages ?? [],
       secretsFetched: [...new Set(result.secretFetches.filter((f) => f.found).map((f) => f.id))],
+      bytesSynced: result.bytesSynced,
     };
   } catch (err) {
     // Builder messages can quote a failing command's output; scrub known values.

@@ -149,6 +149,7 @@ export const buildCommands = {
           else {
             const names = result.tags.length > 0 ? ` as ${result.tags.join(', ')}` : '';
             ctx.stderr.write(`Built ${result.imageId ?? 'image'}${names}\n`);
+            if (ctx.env.HANGAR_DEBUG === '1') ctx.stderr.write(`context bytes sent: ${result.bytesSynced}\n`);
           }
         } finally {
           process.removeListener('SIGINT', onSigint);
