@@ -167,10 +167,13 @@ export function pathBase(p: string): string {
   return s;
 }
 
+// Go's strconv.ParseBool spellings.
+const TRUE_WORDS = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
+const FALSE_WORDS = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
+
 function parseBool(key: string, value: string): boolean {
-  // Go's strconv.ParseBool spellings.
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(value)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(value)) return false;
+  if (TRUE_WORDS.has(value)) return true;
+  if (FALSE_WORDS.has(value)) return false;
   throw new MountSpecError(`invalid value for ${key}: ${JSON.stringify(value)}`, `${key} takes true or false`);
 }
 
@@ -371,13 +374,8 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
 
   const fileInfoAllowed = type === 'secret' || type === 'ssh' || type === 'cache';
   if (!fileInfoAllowed) {
-    for (const [k, v] of [
-      ['mode', mode],
-      ['uid', uid],
-      ['gid', gid],
-    ] as const) {
-      if (v !== null) throw new MountSpecError(`${k} not allowed for "${type}" type mounts`, `remove ${k}`);
-    }
+    const given = mode !== null ? 'mode' : uid !== null ? 'uid' : gid !== null ? 'gid' : '';
+    if (given !== '') throw new MountSpecError(`${given} not allowed for "${type}" type mounts`, `remove ${given}`);
   }
   const ro = readOnly ?? !(type === 'cache' || type === 'tmpfs');
   if (sharing !== '' && type !== 'cache') {

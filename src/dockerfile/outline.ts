@@ -76,13 +76,21 @@ export function stageLabel(stage: Stage): string {
   return stage.name !== '' ? stage.name : String(stage.index);
 }
 
-function findStage(stages: readonly Stage[], ref: string, before: number): Stage | undefined {
-  const lower = ref.toLowerCase();
-  for (let i = 0; i < before; i++) {
-    const s = stages[i] as Stage;
-    if (s.name !== '' && s.name === lower) return s;
-  }
-  return undefined;
+// First stage of each name, so lookups stay O(1) in files with many stages.
+function stageIndexByName(stages: readonly Stage[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const s of stages) if (s.name !== '' && !m.has(s.name)) m.set(s.name, s.index);
+  return m;
+}
+
+function findStage(
+  stages: readonly Stage[],
+  byName: ReadonlyMap<string, number>,
+  ref: string,
+  before: number,
+): Stage | undefined {
+  const i = byName.get(ref.toLowerCase());
+  return i !== undefined && i < before ? stages[i] : undefined;
 }
 
 /** Finds the stage a `--target` names, or throws a DockerfileError listing the names. */
@@ -114,10 +122,11 @@ export function findTargetStage(ins: DockerfileInstructions, target?: string): S
 /** Indices of the stages each stage builds on. */
 export function stageDependencies(ins: DockerfileInstructions, globalArgs: ReadonlyMap<string, string>): number[][] {
   const deps: number[][] = [];
+  const byName = stageIndexByName(ins.stages);
   for (const st of ins.stages) {
     const d = new Set<number>();
     const base = expandQuiet(st.baseName, globalArgs, ins.escape);
-    const b = findStage(ins.stages, base, st.index);
+    const b = findStage(ins.stages, byName, base, st.index);
     if (b) d.add(b.index);
     const ref = (from: string) => {
       if (from === '') return;
@@ -126,7 +135,7 @@ export function stageDependencies(ins: DockerfileInstructions, globalArgs: Reado
         if (n < st.index) d.add(n);
         return;
       }
-      const s = findStage(ins.stages, from, st.index);
+      const s = findStage(ins.stages, byName, from, st.index);
       if (s) d.add(s.index);
     };
     for (const c of st.commands) {
@@ -139,6 +148,7 @@ export function stageDependencies(ins: DockerfileInstructions, globalArgs: Reado
 }
 
 function expandQuiet(word: string, env: ReadonlyMap<string, string>, escape: string): string {
+  if (!word.includes('$') && !word.includes('"') && !word.includes("'") && !word.includes(escape)) return word;
   try {
     return processWord(word, { get: (k) => env.get(k) }, { escape }).result;
   } catch {
