@@ -224,7 +224,10 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       exporter: { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
       secrets: store,
       localDirs: { context: { dir: contextDir, excludePatterns } },
-      entitlements: ['network.host'],
+      // Entitlements are asked for before the frontend runs, so they come from the parsed Dockerfile.
+      entitlements: df.stages.some((st) => st.commands.some((c) => c.kind === 'run' && c.security === 'insecure'))
+        ? ['network.host', 'security.insecure']
+        : ['network.host'],
       ...(events.progress ? { onProgress: events.progress } : {}),
       ...(events.signal ? { signal: events.signal } : {}),
     });

@@ -39,6 +39,7 @@ import {
   type ExecMount,
   type FileAction,
   type NetworkMode,
+  type OpOptions,
   type Output,
   type Platform,
   type State,
@@ -266,17 +267,18 @@ class Compiler {
     return this.contextState;
   }
 
-  private resolveImageConfig(ref: string): Promise<ImageConfig> {
-    let p = this.imageCache.get(ref);
+  private resolveImageConfig(ref: string, platform: Platform): Promise<ImageConfig> {
+    const key = `${ref} ${platformString(platform)}`;
+    let p = this.imageCache.get(key);
     if (!p) {
-      p = this.opts.resolveImage(ref, this.opts.platform).then((r) => {
+      p = this.opts.resolveImage(ref, platform).then((r) => {
         try {
           return parseImageConfig(JSON.stringify(r.config));
         } catch {
           throw new UserError(`the config of image "${ref}" could not be read; check that it is a container image.`);
         }
       });
-      this.imageCache.set(ref, p);
+      this.imageCache.set(key, p);
     }
     return p;
   }
@@ -284,6 +286,9 @@ class Compiler {
   private async compileStage(s: Stage): Promise<StageResult> {
     const label = s.name || `stage-${s.index}`;
     const baseName = this.baseOf(s);
+    const platformText = expandStageBase(s, this.globalArgs, { escape: this.df.escape, file: this.file }).platform;
+    const platform = platformText ? parsePlatform(platformText, this.file, s.line) : this.opts.platform;
+    const differs = platformString(platform) !== platformString(this.opts.platform);
     let state: State;
     let img: ImageConfig;
     const baseStage = this.stageRef(baseName, s.index);
@@ -293,10 +298,13 @@ class Compiler {
       img = cloneImageConfig(r.image);
     } else if (baseName === 'scratch') {
       state = null;
-      img = emptyImageConfig(this.opts.platform);
+      img = emptyImageConfig(platform);
     } else {
-      img = cloneImageConfig(await this.resolveImageConfig(baseName));
-      state = imageSource(baseName, { customName: `[${label} 1/${s.commands.length + 1}] FROM ${baseName}` });
+      img = cloneImageConfig(await this.resolveImageConfig(baseName, platform));
+      state = imageSource(baseName, {
+        customName: `[${label} 1/${s.commands.length + 1}] FROM ${baseName}`,
+        ...(differs ? { platform } : {}),
+      });
     }
     // ONBUILD triggers of the base run first, then the image forgets them.
     const commands: Command[] = [];
@@ -318,12 +326,30 @@ class Compiler {
       file: this.file,
       baseEnv: img.config.Env ?? [],
     });
-    const st: StageState = { label, state, img, scope, buildArgs: [], step: 1, total: commands.length + 1, stageIndex: s.index };
+    const st: StageState = {
+      label,
+      state,
+      img,
+      scope,
+      buildArgs: [],
+      step: 1,
+      total: commands.length + 1,
+      stageIndex: s.index,
+      ...(differs ? { platform } : {}),
+    };
     for (const cmd of commands) {
       await this.dispatch(st, cmd);
       st.step++;
     }
     return { stage: s, label, state: st.state, image: st.img };
+  }
+
+  private opOptions(st: StageState, code: string): OpOptions {
+    return {
+      customName: this.name(st, code),
+      ...(this.opts.noCache ? { ignoreCache: true } : {}),
+      ...(st.platform ? { platform: st.platform } : {}),
+    };
   }
 
   private name(st: StageState, code: string): string {
@@ -437,10 +463,7 @@ class Compiler {
     let withLayer = false;
     if (clean !== '/') {
       const owner = cfg.User ? chownSpec(cfg.User) : undefined;
-      st.state = file(st.state, [mkdir(clean, 0o755, { makeParents: true, ...(owner ? { owner } : {}) })], {
-        customName: this.name(st, code),
-        ...(this.opts.noCache ? { ignoreCache: true } : {}),
-      });
+      st.state = file(st.state, [mkdir(clean, 0o755, { makeParents: true, ...(owner ? { owner } : {}) })], this.opOptions(st, code));
       withLayer = true;
     }
     addHistory(st.img, `WORKDIR ${clean}`, withLayer);
@@ -516,7 +539,7 @@ class Compiler {
         network,
         security: cmd.security,
       },
-      { customName: this.name(st, cmd.code), ...(this.opts.noCache ? { ignoreCache: true } : {}) },
+      this.opOptions(st, cmd.code),
     );
     st.state = result.root;
     addHistory(img, runHistory(historyArgv, st.buildArgs, st.scope.env), true, { solved: true });
@@ -576,6 +599,10 @@ class Compiler {
   private async copy(st: StageState, cmd: CopyCommand | AddCommand): Promise<void> {
     const isAdd = cmd.kind === 'add';
     const from = cmd.kind === 'copy' ? cmd.from : '';
+    const kwName = isAdd ? 'ADD' : 'COPY';
+    if (cmd.exclude.length > 0) fail(this.file, cmd.startLine, `${kwName} --exclude is not supported by hangar build yet; list the sources to copy or use .dockerignore`);
+    if (cmd.kind === 'copy' && cmd.parents) fail(this.file, cmd.startLine, `COPY --parents is not supported by hangar build yet; copy each directory to its destination`);
+    if (isAdd && cmd.checksum) fail(this.file, cmd.startLine, `ADD --checksum only applies to URLs, which hangar build does not fetch; download the file in a RUN step`);
     const wd = st.img.config.WorkingDir || '/';
     const dest = destPath(wd, cmd.dest);
     let mode: number | undefined;
@@ -610,7 +637,7 @@ class Compiler {
       actions.push(copy(doc, `/${c.path}`, dest, { ...common, createDestPath: true }));
     }
     const kw = isAdd ? 'ADD' : 'COPY';
-    st.state = file(st.state, actions, { customName: this.name(st, cmd.code), ...(this.opts.noCache ? { ignoreCache: true } : {}) });
+    st.state = file(st.state, actions, this.opOptions(st, cmd.code));
     const flags = [cmd.chown ? `--chown=${cmd.chown}` : '', cmd.chmod ? `--chmod=${cmd.chmod}` : ''].filter(Boolean);
     const srcs = [...cmd.sourcePaths, ...cmd.sourceContents.map((c) => `<<${c.path}`)];
     addHistory(st.img, [kw, ...flags, ...srcs, cmd.dest].join(' '), true, { solved: true });
@@ -627,6 +654,17 @@ interface StageState {
   total: number;
   stageIndex: number;
   cmdSet?: boolean;
+  /** Set when the stage's FROM --platform differs from the build's. */
+  platform?: Platform;
+}
+
+/** `linux/amd64`, `linux/arm64/v8` → a platform; the OS and architecture are required. */
+export function parsePlatform(text: string, file: string, line: number): Platform {
+  const parts = text.trim().toLowerCase().split('/');
+  if (parts.length < 2 || parts.length > 3 || parts.some((p) => !/^[a-z0-9_]+$/.test(p))) {
+    fail(file, line, `--platform=${text} is not a platform; write it as OS/ARCH, e.g. linux/amd64`);
+  }
+  return { os: parts[0]!, architecture: parts[1]!, ...(parts[2] ? { variant: parts[2] } : {}) };
 }
 
 function platformString(p: Platform): string {

@@ -153,3 +153,32 @@ describe('helpers', () => {
     expect(argv[2]).toContain("cat '/dev/x/0'");
   });
 });
+
+describe('compileDockerfile, less common input', () => {
+  it('gives FROM --platform to the base image and the stage ops', async () => {
+    const seen: string[] = [];
+    const r = await compileDockerfile(parseDockerfile('FROM --platform=linux/arm64 busybox\nRUN true\n'), {
+      ...opts(),
+      resolveImage: async (ref, p) => {
+        seen.push(`${ref} ${p.os}/${p.architecture}`);
+        return { config: BASES.busybox };
+      },
+    });
+    expect(seen).toEqual(['busybox linux/arm64']);
+    expect(execs(r.state)[0]!.options.platform).toEqual({ os: 'linux', architecture: 'arm64' });
+    await expect(compile('FROM --platform=linux busybox\n')).rejects.toThrow(/--platform=linux is not a platform/);
+  });
+
+  it('refuses what it does not implement instead of ignoring it', async () => {
+    await expect(compile('FROM busybox\nCOPY --exclude=*.md . /app\n')).rejects.toThrow(/Dockerfile:2: COPY --exclude is not supported/);
+    await expect(compile('FROM busybox\nADD https://example.com/x /x\n')).rejects.toThrow(/ADD from a URL/);
+    await expect(compile('FROM busybox\nCOPY --chmod=u+x a /a\n')).rejects.toThrow(/not an octal mode/);
+  });
+
+  it('keeps secret ids, never values, in op names and history', async () => {
+    const r = await compile('FROM busybox\nRUN --mount=type=secret,id=tok,env=TOK echo done\n', { secretCacheKeys: new Map([['tok', 'digest-only']]) });
+    const text = JSON.stringify(r.image) + vertices(r.state).map((v) => v.options.customName ?? '').join('\n');
+    expect(text).toContain('id=tok');
+    expect(r.image.history.at(-1)!.created_by).toBe('RUN /bin/sh -c echo done # buildkit');
+  });
+});
