@@ -87,6 +87,8 @@ export interface LocalDir {
   dir: string;
   /** `.dockerignore` patterns (Docker's rules: `!` exceptions, `**`). */
   excludePatterns?: string[];
+  /** Also read `<dir>/.dockerignore` when the build starts and apply its patterns first. */
+  dockerignore?: boolean;
 }
 
 export interface BuildOptions {

@@ -51,6 +51,7 @@ import {
 } from './gen/buildkit/gateway/gateway_pb.js';
 import { GrpcChannel, GrpcError, GrpcStatus } from './grpc.js';
 import { SecretRedactor } from './redact.js';
+import { readDockerignore } from './filesync/dockerignore.js';
 import { BuildSession } from './session.js';
 import { openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
 
@@ -80,10 +81,24 @@ export class BuildCancelledError extends UserError {
  * the local Docker socket). Throws a UserError naming the endpoint when it
  * cannot be reached.
  */
-export async function connectBuilder(url: string | undefined, env: NodeJS.ProcessEnv = {}, tls: BuilderTls = {}): Promise<BuildKitClient> {
+export async function connectBuilder(
+  url: string | undefined,
+  env: NodeJS.ProcessEnv = {},
+  tls: BuilderTls = {},
+  options: ConnectOptions = {},
+): Promise<BuildKitClient> {
   const addr = parseBuilderUrl(resolveBuilderUrl(url, env));
   const session = await openControlSession(addr, tls);
-  return new Client(addr, session);
+  return new Client(addr, session, options.sessionTransport ?? (addr.kind === 'engine' ? 'upgrade' : 'control-stream'));
+}
+
+export interface ConnectOptions {
+  /**
+   * How the build session reaches the builder: the engine's `/session`
+   * upgrade, or a Control/Session stream (buildkitd's way, which the engine's
+   * BuildKit also accepts). Defaults to what the URL's kind uses.
+   */
+  sessionTransport?: 'upgrade' | 'control-stream';
 }
 
 class Client implements BuildKitClient {
@@ -93,6 +108,7 @@ class Client implements BuildKitClient {
   constructor(
     readonly addr: BuilderAddress,
     readonly session: http2.ClientHttp2Session,
+    readonly sessionTransport: 'upgrade' | 'control-stream',
   ) {
     this.url = addr.url;
     this.#channel = new GrpcChannel(session);
@@ -131,12 +147,19 @@ class Client implements BuildKitClient {
       throw new BuildCancelledError();
     }
     const ref = randomBytes(16).toString('hex');
+    let localDirs: BuildOptions['localDirs'];
+    try {
+      localDirs = await withDockerignore(options.localDirs);
+    } catch (err) {
+      options.secrets?.wipe();
+      throw err;
+    }
     const redactor = new SecretRedactor(options.secrets?.values() ?? []);
     const session = new BuildSession({
       ...(options.sessionId ? { id: options.sessionId } : {}),
       sharedKey: options.sharedKey ?? sharedKeyFor(options.localDirs),
       ...(options.secrets ? { secrets: options.secrets } : {}),
-      ...(options.localDirs ? { localDirs: options.localDirs } : {}),
+      ...(localDirs ? { localDirs } : {}),
       ...(options.exporter && 'dest' in options.exporter ? { exportFile: options.exporter.dest } : {}),
     });
     // Everything started for this build stops when this aborts.
@@ -145,7 +168,7 @@ class Client implements BuildKitClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let statusDone: Promise<void> = Promise.resolve();
     try {
-      if (this.addr.kind === 'engine') await session.attachToEngine(this.addr);
+      if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
       else await session.attachToBuildkitd(this.#channel);
 
       const exporter = exporterRequest(options.exporter);
@@ -390,6 +413,19 @@ function sharedKeyFor(dirs: BuildOptions['localDirs']): string {
     h.update(`${name}=${path.resolve(typeof d === 'string' ? d : d.dir)}\n`);
   }
   return h.digest('hex').slice(0, 32);
+}
+
+async function withDockerignore(dirs: BuildOptions['localDirs']): Promise<BuildOptions['localDirs']> {
+  if (!dirs) return dirs;
+  const out: NonNullable<BuildOptions['localDirs']> = {};
+  for (const [name, d] of Object.entries(dirs)) {
+    if (typeof d === 'string' || !d.dockerignore) {
+      out[name] = d;
+      continue;
+    }
+    out[name] = { dir: d.dir, excludePatterns: [...(await readDockerignore(d.dir)), ...(d.excludePatterns ?? [])] };
+  }
+  return out;
 }
 
 function errorText(err: unknown): string {

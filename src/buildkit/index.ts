@@ -33,7 +33,7 @@
 // `buildkit+tcp://` are a buildkitd (TLS from `--builder-tls-ca/-cert/-key`).
 export type * from './api.js';
 export { SecretStore, SECRET_MAX_BYTES } from './secrets.js';
-export { connectBuilder, resolveBuilderUrl, BuildFailedError, BuildCancelledError } from './client.js';
+export { connectBuilder, resolveBuilderUrl, BuildFailedError, BuildCancelledError, type ConnectOptions } from './client.js';
 export { parseDockerignore, readDockerignore, PatternMatcher } from './filesync/dockerignore.js';
 export { GrpcError, GrpcStatus } from './grpc.js';
 export { SecretRedactor } from './redact.js';

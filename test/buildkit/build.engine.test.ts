@@ -2,10 +2,14 @@
 // served by the session, the gateway path with Hangar's image config, and
 // the redaction of secret values from RUN output.
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UserError } from '../../src/errors.js';
 import { BuildFailedError, connectBuilder, SecretStore, type BuildKitClient, type ProgressEvent } from '../../src/buildkit/index.js';
-import { exec, image, type ExecMount } from '../../src/llb/graph.js';
+import { exec, image, local, type ExecMount } from '../../src/llb/graph.js';
 import { marshalDefinition } from '../../src/llb/definition.js';
 import { platform } from './helpers.js';
 
@@ -141,5 +145,59 @@ describe('BuildKit on the Docker Engine', () => {
     expect(err).toBeInstanceOf(BuildFailedError);
     expect((err as Error).message).toMatch(/exit code: 3/);
     expect((err as Error).message).not.toContain('leaky-value-123');
+  });
+
+  it('ends the solve with the frontend error when the frontend throws', async () => {
+    const secrets = new SecretStore();
+    secrets.set('token', 'frontend-error-value');
+    const err = await client
+      .build({
+        frontend: async (gw) => {
+          await gw.resolveImageConfig('docker.io/library/busybox:latest');
+          throw new UserError('the Dockerfile has no FROM line; start it with FROM <image>.');
+        },
+        exporter: { type: 'moby', name: 'hangar-test-never:latest' },
+        secrets,
+        entitlements: ['network.host'],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe('the Dockerfile has no FROM line; start it with FROM <image>.');
+    expect(secrets.wiped).toBe(true);
+    expect(docker('images', '-q', 'hangar-test-never:latest').trim()).toBe('');
+  });
+
+  it('runs a session over a Control/Session stream, the way buildkitd takes it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hangar-ctlsession-'));
+    const streamed = await connectBuilder(undefined, process.env, {}, { sessionTransport: 'control-stream' });
+    try {
+      writeFileSync(path.join(dir, 'in.txt'), 'from-the-context\n');
+      writeFileSync(path.join(dir, 'ignored.txt'), 'nope\n');
+      writeFileSync(path.join(dir, '.dockerignore'), 'ignored.txt\n');
+      const secrets = new SecretStore();
+      secrets.set('token', 'tunnelled-secret');
+      const progress = collect();
+      const result = await streamed.build({
+        frontend: async (gw) => {
+          const ctx = local('context', { sessionId: gw.sessionId });
+          const root = runOnBusybox('cat /ctx/in.txt; ls /ctx; wc -c < /run/secrets/token', [
+            { type: 'secret', dest: '/run/secrets/token', id: 'token' },
+            { type: 'bind', dest: '/ctx', source: ctx, readonly: true },
+          ]);
+          return { ref: await gw.solve(marshalDefinition(root, { platform })) };
+        },
+        secrets,
+        localDirs: { context: { dir, dockerignore: true } },
+        entitlements: ['network.host'],
+        onProgress: (e) => progress.events.push(e),
+      });
+      expect(progress.text()).toContain('from-the-context');
+      expect(progress.text()).not.toContain('ignored.txt');
+      expect(progress.text()).toContain('16\n');
+      expect(result.secretFetches.map((f) => f.id)).toEqual(['token']);
+    } finally {
+      streamed.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
