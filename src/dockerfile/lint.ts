@@ -51,7 +51,7 @@ const SECRET_NAME_RE =
 const PUBLIC_NAME_RE = /(?:^|[_.-])(?:public|pub|id|path|file|dir|url|host|name|user|username|version|type|length|size)$/i;
 
 export function looksLikeSecretName(name: string): boolean {
-  return SECRET_NAME_RE.test(name) && !PUBLIC_NAME_RE.test(name);
+  return SECRET_NAME_RE.test(name) && !PUBLIC_NAME_RE.test(name) && !/(?:^|[_.-])public(?:$|[_.-])/i.test(name);
 }
 
 const SYNTAX_OK_RE = /^(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?:1(?:\.\d+){0,2}(?:-labs)?(?:@sha256:[0-9a-f]{64})?$/;
@@ -228,7 +228,8 @@ function commandWord(words: string[]): { cmd: string; args: string[] } {
 
 // Output redirections to a file (not to another descriptor or /dev/null etc.).
 function fileRedirect(text: string): string | undefined {
-  const plain = stripSubstitutions(text);
+  // `>` inside quotes is text, not a redirection.
+  const plain = stripSubstitutions(text).replace(/"(?:[^"\\]|\\.)*"|'[^']*'/g, '""');
   const re = /(?:^|[^0-9&<>])(?:1)?>{1,2}\|?\s*([^\s&|;<>][^\s;|<>]*)/g;
   for (const m of plain.matchAll(re)) {
     const dest = (m[1] as string).replace(/^["']|["']$/g, '');
@@ -243,10 +244,36 @@ interface ScriptFinding {
   detail: string;
 }
 
+// The file a copy writes to: the last operand of cp/mv/install/rsync/scp, or
+// tee's and dd's output.
+function copyDestination(cmd: string, args: string[]): string | undefined {
+  const operands = args.filter((a) => !a.startsWith('-'));
+  if (cmd === 'dd') return operands.find((a) => a.startsWith('of='))?.slice(3);
+  if (cmd === 'tee') return operands[0];
+  return operands[operands.length - 1];
+}
+
+// A file written and then removed in the same RUN never reaches the layer.
+function removedLater(pipelines: Segment[][], from: number, path: string | undefined): boolean {
+  if (!path) return false;
+  const p = path.replace(/^["']|["']$/g, '');
+  for (const pl of pipelines.slice(from + 1)) {
+    for (const seg of pl) {
+      const { cmd, args } = commandWord(seg.words);
+      if (cmd === 'rm' || cmd === 'shred') {
+        if (args.some((a) => a.replace(/^["']|["']$/g, '') === p)) return true;
+      }
+    }
+  }
+  return false;
+}
+
 function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
   const found: ScriptFinding[] = [];
+  const pipelines = splitPipelines(script);
   const traced = /(?:^|[\s;&|])set\s+-[a-zA-Z]*x|(?:^|[\s;&|])(?:ba|da|z)?sh\s+-[a-zA-Z]*x/.test(script);
-  for (const pipeline of splitPipelines(script)) {
+  for (let pi = 0; pi < pipelines.length; pi++) {
+    const pipeline = pipelines[pi] as Segment[];
     let flowing = false; // secret data is in the pipe
     const whole = pipeline.map((s) => s.text).join(' | ');
     for (let i = 0; i < pipeline.length; i++) {
@@ -255,14 +282,15 @@ function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
       const direct = refersTo(stripSubstitutions(seg.text), refs);
       const any = direct || refersTo(seg.text, refs);
       if (COPY_COMMANDS.has(cmd) && (direct || (flowing && cmd === 'tee'))) {
-        if (cmd !== 'tee' || args.some((a) => !a.startsWith('-') && !/^\/dev\//.test(a))) {
+        const dest = copyDestination(cmd, args);
+        if ((cmd !== 'tee' || (dest !== undefined && !/^\/dev\//.test(dest))) && !removedLater(pipelines, pi, dest)) {
           found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${flowing ? whole : seg.text}\`` });
           flowing = false;
           continue;
         }
       }
       const redirect = fileRedirect(seg.text);
-      if (redirect && (any || flowing)) {
+      if (redirect && (any || flowing) && !removedLater(pipelines, pi, redirect)) {
         found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${flowing ? whole : seg.text}\` writes to ${redirect}` });
         flowing = false;
         continue;

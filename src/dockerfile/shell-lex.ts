@@ -311,6 +311,7 @@ class WordScanner {
     }
     const name = this.processName();
     let ch = this.next();
+    if (ch === EOF) throw new ShellSyntaxError("syntax error: missing '}'");
     let chs = ch === EOF ? '\uFFFD' : String.fromCodePoint(ch);
     let nullIsUnset = false;
 
