@@ -75,7 +75,7 @@ describe('buildkitd transports', () => {
         ALPNProtocols: ['h2'],
       },
       (socket) => {
-        clientCertSeen = socket.getPeerCertificate().subject?.CN ?? '';
+        clientCertSeen = String(socket.getPeerCertificate().subject?.CN ?? '');
         grpc.serveOn(socket);
       },
     );
