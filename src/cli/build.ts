@@ -6,8 +6,9 @@ import { Command, Option } from 'commander';
 import type { ProgressEvent } from '../buildkit/index.js';
 import { UserError } from '../errors.js';
 import type { CliContext } from './context.js';
+import { createProgressRenderer, type ProgressMode, type ProgressRenderer } from './output/progress.js';
 
-type ProgressMode = 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+type ProgressFlag = ProgressMode | 'quiet';
 
 interface BuildFlags {
   file?: string;
@@ -16,7 +17,7 @@ interface BuildFlags {
   buildArg: string[];
   target?: string;
   cache: boolean;
-  progress: ProgressMode;
+  progress: ProgressFlag;
   builder?: string;
   secretCache: string;
   quiet?: boolean;
@@ -41,57 +42,6 @@ function parseBuildArgs(list: string[], env: NodeJS.ProcessEnv): Record<string, 
   return out;
 }
 
-/** Plain progress: one line per step start, log line and end, numbered like BuildKit's. */
-export class PlainProgress {
-  private readonly numbers = new Map<string, number>();
-  private readonly done = new Set<string>();
-  private readonly started = new Set<string>();
-  constructor(private readonly write: (s: string) => void) {}
-
-  private num(digest: string): number {
-    let n = this.numbers.get(digest);
-    if (n === undefined) {
-      n = this.numbers.size + 1;
-      this.numbers.set(digest, n);
-    }
-    return n;
-  }
-
-  update(e: ProgressEvent): void {
-    for (const v of e.vertexes) {
-      const n = this.num(v.digest);
-      if (!this.started.has(v.digest) && (v.started || v.cached)) {
-        this.started.add(v.digest);
-        this.write(`#${n} ${v.name}\n`);
-      }
-      if (this.done.has(v.digest)) continue;
-      if (v.error) {
-        this.done.add(v.digest);
-        this.write(`#${n} ERROR: ${v.error}\n`);
-      } else if (v.cached) {
-        this.done.add(v.digest);
-        this.write(`#${n} CACHED\n`);
-      } else if (v.completed) {
-        this.done.add(v.digest);
-        const secs = v.started ? ((v.completed.getTime() - v.started.getTime()) / 1000).toFixed(1) : '0.0';
-        this.write(`#${n} DONE ${secs}s\n`);
-      }
-    }
-    for (const l of e.logs) {
-      const n = this.num(l.vertex);
-      for (const line of l.data.toString('utf8').split('\n')) if (line !== '') this.write(`#${n} ${line}\n`);
-    }
-  }
-}
-
-function jsonEvent(e: ProgressEvent): string {
-  return `${JSON.stringify({
-    vertexes: e.vertexes.map((v) => ({ ...v, started: v.started?.toISOString(), completed: v.completed?.toISOString() })),
-    statuses: e.statuses.map((s) => ({ ...s, started: s.started?.toISOString(), completed: s.completed?.toISOString() })),
-    logs: e.logs.map((l) => ({ vertex: l.vertex, stream: l.stream, data: l.data.toString('utf8'), time: l.time.toISOString() })),
-  })}\n`;
-}
-
 export const buildCommands = {
   register(program: Command, ctx: CliContext): void {
     program
@@ -109,15 +59,18 @@ export const buildCommands = {
       .option('--builder <url>', 'the builder: unix:// or tcp:// (Docker Engine), buildkit+unix:// or buildkit+tcp://')
       .option('-q, --quiet', 'print only the image id')
       .action(async (path: string, flags: BuildFlags) => {
-        let mode: ProgressMode = flags.quiet ? 'quiet' : flags.progress;
+        let mode: ProgressFlag = flags.quiet ? 'quiet' : flags.progress;
         if (mode === 'auto') mode = ctx.stderr.isTTY ? 'tty' : 'plain';
-        const plain = new PlainProgress((s) => ctx.stderr.write(s));
-        const progress =
-          mode === 'json'
-            ? (e: ProgressEvent) => ctx.stdout.write(jsonEvent(e))
-            : mode === 'quiet'
-              ? undefined
-              : (e: ProgressEvent) => plain.update(e);
+        // JSON events are the command's output (stdout); the human views go to stderr.
+        const renderer: ProgressRenderer | undefined =
+          mode === 'quiet' ? undefined : createProgressRenderer(mode, mode === 'json' ? ctx.stdout : ctx.stderr);
+        let sawProgress = false;
+        const progress = renderer
+          ? (e: ProgressEvent) => {
+              sawProgress = true;
+              renderer.update(e);
+            }
+          : undefined;
         const abort = new AbortController();
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
@@ -144,6 +97,7 @@ export const buildCommands = {
               signal: abort.signal,
             },
           );
+          if (sawProgress) renderer?.finish();
           if (mode === 'json') ctx.stdout.write(`${JSON.stringify({ result: { imageId: result.imageId ?? null, tags: result.tags } })}\n`);
           else if (mode === 'quiet') ctx.stdout.write(`${result.imageId ?? ''}\n`);
           else {
@@ -151,6 +105,10 @@ export const buildCommands = {
             ctx.stderr.write(`Built ${result.imageId ?? 'image'}${names}\n`);
             if (ctx.env.HANGAR_DEBUG === '1') ctx.stderr.write(`context bytes sent: ${result.bytesSynced}\n`);
           }
+        } catch (err) {
+          // Errors before the build started are reported once, by the CLI, as one sentence.
+          if (sawProgress) renderer?.finish(err instanceof Error ? err.message : String(err));
+          throw err;
         } finally {
           process.removeListener('SIGINT', onSigint);
         }
