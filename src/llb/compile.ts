@@ -45,6 +45,7 @@ import {
   type State,
 } from './graph.js';
 import {
+  DEFAULT_PATH,
   addHistory,
   cloneImageConfig,
   emptyImageConfig,
@@ -478,6 +479,8 @@ class Compiler {
       return { state: r.state, isContext: false };
     }
     if (/^\d+$/.test(from)) fail(this.file, line, `there is no stage ${from} before this one`);
+    const later = this.df.stages.find((x) => x.name !== '' && x.name === from.toLowerCase());
+    if (later) fail(this.file, line, `stage "${from}" is used before it is defined; move it above this stage`);
     return { state: imageSource(from, { customName: `[${st.label}] FROM ${from}` }), isContext: false };
   }
 
@@ -516,6 +519,8 @@ class Compiler {
     if (envSecrets.length > 0) argv = secretEnvWrapper(envSecrets, argv);
 
     const env = [...st.scope.env].map(([k, v]) => `${k}=${v}`);
+    // A step always gets a PATH, as BuildKit gives it one when the image has none.
+    if (!st.scope.env.has('PATH')) env.push(`PATH=${DEFAULT_PATH}`);
     const keys = this.opts.secretCacheKeys;
     if (keys && digestIds.length > 0) {
       const parts = [...new Set(digestIds)].sort().map((id) => `${id}:${keys.get(id) ?? 'absent'}`);
@@ -609,6 +614,10 @@ class Compiler {
     if (cmd.chmod) {
       if (!/^[0-7]{1,4}$/.test(cmd.chmod)) fail(this.file, cmd.startLine, `--chmod=${cmd.chmod} is not an octal mode; write it like --chmod=755`);
       mode = parseInt(cmd.chmod, 8);
+    }
+    const sourceCount = cmd.sourcePaths.length + cmd.sourceContents.length;
+    if ((sourceCount > 1 || cmd.sourcePaths.some((p) => /[*?[]/.test(p))) && !cmd.dest.endsWith('/') && !(sourceCount === 1 && cmd.dest === '.')) {
+      if (sourceCount > 1) fail(this.file, cmd.startLine, `${kwName} with more than one source needs a directory destination ending in /; write ${cmd.dest}/`);
     }
     const owner = cmd.chown ? chownSpec(cmd.chown) : undefined;
     const common = { ...(owner ? { owner } : {}), ...(mode !== undefined ? { mode } : {}) };

@@ -182,3 +182,21 @@ describe('compileDockerfile, less common input', () => {
     expect(r.image.history.at(-1)!.created_by).toBe('RUN /bin/sh -c echo done # buildkit');
   });
 });
+
+describe('compileDockerfile, COPY rules', () => {
+  it('needs a directory destination for several sources', async () => {
+    await expect(compile('FROM busybox\nCOPY a b /dest\n')).rejects.toThrow(/Dockerfile:2: COPY with more than one source needs a directory destination ending in \/; write \/dest\//);
+    await compile('FROM busybox\nCOPY a b /dest/\n');
+  });
+
+  it('refuses a stage used before its definition', async () => {
+    await expect(compile('FROM busybox AS first\nCOPY --from=later /x /x\nFROM busybox AS later\n', { target: 'first' })).rejects.toThrow(
+      /stage "later" is used before it is defined/,
+    );
+  });
+
+  it('gives every step a PATH', async () => {
+    const r = await compile('FROM scratch\nENV PATH=\nFROM busybox\nRUN true\n');
+    expect(execs(r.state)[0]!.meta.env).toContain('PATH=/bin');
+  });
+});
