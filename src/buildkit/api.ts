@@ -38,11 +38,17 @@ export interface PruneOptions {
   filters?: string[];
 }
 
-/** Where the result goes. `moby` is the Docker Engine's image store; the others need a standalone buildkitd. */
+/**
+ * Where the result goes. `moby` is the Docker Engine's image store; `image`,
+ * `oci` and `docker` need a standalone buildkitd; `tar` (the result's files
+ * as a tarball) works on both. `dest` files are written by this process as
+ * the builder streams them over the session.
+ */
 export type Exporter =
   | { type: 'moby'; name: string }
   | { type: 'image'; name: string; push?: boolean }
-  | { type: 'oci' | 'docker'; name?: string; dest: string };
+  | { type: 'oci' | 'docker'; name?: string; dest: string }
+  | { type: 'tar'; dest: string };
 
 export type Entitlement = 'network.host' | 'security.insecure';
 

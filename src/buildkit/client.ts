@@ -403,6 +403,8 @@ function exporterRequest(exporter: Exporter | undefined): { type: string; attrs:
     case 'oci':
     case 'docker':
       return { type: exporter.type, attrs: exporter.name ? { name: exporter.name } : {} };
+    case 'tar':
+      return { type: 'tar', attrs: {} };
   }
 }
 

@@ -200,4 +200,18 @@ describe('BuildKit on the Docker Engine', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('streams a tar export back over the session into a file', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'hangar-tar-'));
+    try {
+      const dest = path.join(dir, 'out.tar');
+      const root = exec(image('busybox'), { args: ['/bin/sh', '-c', 'mkdir -p /out && echo exported > /out/hello.txt'], env: ['PATH=/bin'], network: 'host' }).root;
+      await client.build({ definition: marshalDefinition(root, { platform }), exporter: { type: 'tar', dest }, entitlements: ['network.host'] });
+      const listing = execFileSync('tar', ['-tf', dest], { encoding: 'utf8' });
+      expect(listing).toContain('out/hello.txt');
+      expect(execFileSync('tar', ['-xOf', dest, 'out/hello.txt'], { encoding: 'utf8' })).toBe('exported\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
