@@ -9,6 +9,7 @@ declare module 'autocannon' {
       headers?: Record<string, string>;
       body?: string;
       overallRate?: number;
+      amount?: number;
     }
     interface Histogram {
       average: number;

@@ -60,7 +60,7 @@ export const serverCommands = {
         const parent = server.opts<ServerFlags>();
         const dataDir = serverDataDir(flags.dataDir ?? parent.dataDir, ctx.env);
         assertDataDirFree(dataDir);
-        const store = await Store.open(storeLocation(flags.database ?? parent.database, dataDir));
+        const store = await Store.open(storeLocation(flags.database ?? parent.database, dataDir, ctx.env));
         try {
           const { apps } = await rotateMasterKey(dataDir, store, ctx.env);
           ctx.stdout.write(`Rotated the master key; rewrapped the keys of ${apps} app${apps === 1 ? '' : 's'}.\n`);

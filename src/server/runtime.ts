@@ -98,7 +98,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const log = new ServerLog(opts.logOut);
   let store: Store | undefined;
   try {
-    store = await Store.open(storeLocation(opts.database, opts.dataDir));
+    store = await Store.open(storeLocation(opts.database, opts.dataDir, opts.env));
     await recoverRotation(opts.dataDir, store);
     const master = loadMasterKey(opts.dataDir, opts.env, true);
     if (master.created) log.info('created master key', { path: master.path });

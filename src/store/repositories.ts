@@ -29,10 +29,16 @@ export interface AuditRow extends AuditEntry {
   id: number;
 }
 
+/** Prepared statements for the hottest reads (SQLite only; outside transactions). */
+export interface HotStatements {
+  appRevisionByName(name: string): { id: string; revision: number } | undefined;
+}
+
 export class Repositories {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    private readonly hot?: HotStatements,
   ) {}
 
   // ---- apps
@@ -51,6 +57,12 @@ export class Repositories {
   async appRevision(id: string): Promise<number | undefined> {
     const row = await this.db.selectFrom('apps').select('revision').where('id', '=', id).executeTakeFirst();
     return row?.revision;
+  }
+
+  /** The id and revision of an app: one primary read per cached listing request. */
+  async appRevisionByName(name: string): Promise<{ id: string; revision: number } | undefined> {
+    if (this.hot) return this.hot.appRevisionByName(name);
+    return this.db.selectFrom('apps').select(['id', 'revision']).where('name', '=', name).executeTakeFirst();
   }
 
   listApps(): Promise<AppRow[]> {
@@ -89,15 +101,17 @@ export class Repositories {
 
   async latestVersions(appId: string, names: readonly string[]): Promise<Map<string, number>> {
     const out = new Map<string, number>();
-    if (names.length === 0) return out;
-    const rows = await this.db
-      .selectFrom('secret_versions')
-      .select(['name', (eb) => eb.fn.max('version').as('v')])
-      .where('app_id', '=', appId)
-      .where('name', 'in', names)
-      .groupBy('name')
-      .execute();
-    for (const r of rows) out.set(r.name, Number(r.v));
+    // One max() per name: with the (app_id, name, version) key that is an index seek, where a
+    // GROUP BY over all names would walk every version ever stored.
+    for (const name of names) {
+      const row = await this.db
+        .selectFrom('secret_versions')
+        .select((eb) => eb.fn.max('version').as('v'))
+        .where('app_id', '=', appId)
+        .where('name', '=', name)
+        .executeTakeFirst();
+      if (row?.v !== null && row?.v !== undefined) out.set(name, Number(row.v));
+    }
     return out;
   }
 

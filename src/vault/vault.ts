@@ -228,7 +228,8 @@ export class SecretVault {
 
   /** The app's revision: changes with every mutation of its secrets, so a listing can be cached against it. */
   async secretsRevision(appName: string): Promise<{ appId: string; revision: number }> {
-    const app = await this.requireApp(appName);
+    const app = await this.store.repos.appRevisionByName(appName);
+    if (!app) throw new NotFoundError(`app ${JSON.stringify(appName)} does not exist; run \`hangar apps list\` to see the apps.`);
     return { appId: app.id, revision: app.revision };
   }
 

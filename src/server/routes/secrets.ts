@@ -37,10 +37,17 @@ function decodeValue(name: string, encoded: string): Buffer {
   return Buffer.from(encoded, 'base64');
 }
 
+/** A copy with its own ArrayBuffer, made once per listing so that responses can send it without copying. */
+function ownBytes(b: Buffer): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(new ArrayBuffer(b.length));
+  out.set(b);
+  return out;
+}
+
 export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
   // Serialised (and gzipped) listings keyed by app id, valid while the app's revision is unchanged:
   // a 1,000-secret listing is built and compressed once per change, not once per request.
-  const listings = new Map<string, { revision: number; body: Buffer; gzipped: Buffer; etag: string }>();
+  const listings = new Map<string, { revision: number; body: Uint8Array<ArrayBuffer>; gzipped: Uint8Array<ArrayBuffer>; etag: string }>();
 
   app.openapi(
     createRoute({
@@ -61,14 +68,14 @@ export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
       if (!cached || cached.revision !== revision) {
         const listing = await deps.vault.listSecrets(name);
         const body = Buffer.from(JSON.stringify({ secrets: listing.secrets.map(secretJson) }));
-        cached = { revision: listing.revision, body, gzipped: gzipSync(body), etag: `"${listing.appId}.${listing.revision}"` };
+        cached = { revision: listing.revision, body: ownBytes(body), gzipped: ownBytes(gzipSync(body)), etag: `"${listing.appId}.${listing.revision}"` };
         listings.set(listing.appId, cached);
       }
       const headers: Record<string, string> = { 'content-type': 'application/json', etag: cached.etag, vary: 'accept-encoding' };
       if (c.req.header('if-none-match') === cached.etag) return c.body(null, 304, headers) as never;
       const gzip = /\bgzip\b/.test(c.req.header('accept-encoding') ?? '');
       if (gzip) headers['content-encoding'] = 'gzip';
-      return c.body(new Uint8Array(gzip ? cached.gzipped : cached.body), 200, headers) as never;
+      return c.body(gzip ? cached.gzipped : cached.body, 200, headers) as never;
     },
   );
 
