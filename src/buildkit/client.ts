@@ -187,7 +187,10 @@ class Client implements BuildKitClient {
         },
         { signal: stop.signal },
       );
-      solve.catch(() => undefined);
+      let solveError: unknown;
+      solve.catch((err: unknown) => {
+        solveError = err;
+      });
       statusDone = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
 
       if (options.frontend) {
@@ -228,6 +231,8 @@ class Client implements BuildKitClient {
         if (frontendError !== undefined && !stop.signal.aborted) {
           // The solve ends with the frontend's error; wait for it so nothing is left running.
           await solve.catch(() => undefined);
+          // A gateway call that failed because the solve had already failed: report the cause.
+          if (!(frontendError instanceof UserError) && solveError !== undefined) throw solveError;
           throw frontendError instanceof UserError ? frontendError : new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`, { cause: frontendError });
         }
       }

@@ -214,4 +214,16 @@ describe('BuildKit on the Docker Engine', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('reports a step that fails inside a gateway solve as a BuildFailedError', async () => {
+    const err = await client
+      .build({
+        frontend: async (gw) => ({ ref: await gw.solve(marshalDefinition(runOnBusybox('echo failing-step; exit 7'), { platform })) }),
+        exporter: { type: 'moby', name: 'hangar-test-never:latest' },
+        entitlements: ['network.host'],
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildFailedError);
+    expect((err as Error).message).toMatch(/^the build failed: .*exit code: 7/);
+  });
 });
