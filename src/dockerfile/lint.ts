@@ -54,7 +54,9 @@ export function looksLikeSecretName(name: string): boolean {
   return SECRET_NAME_RE.test(name) && !PUBLIC_NAME_RE.test(name) && !/(?:^|[_.-])public(?:$|[_.-])/i.test(name);
 }
 
-const SYNTAX_OK_RE = /^(?:docker\.io\/)?docker\/dockerfile(?:-upstream)?:1(?:\.\d+){0,2}(?:-labs)?(?:@sha256:[0-9a-f]{64})?$/;
+// docker/dockerfile:1.x (or untagged) is served by Hangar's own frontend;
+// the same rule as `hangar build` applies.
+const SYNTAX_OK_RE = /^(?:docker\.io\/)?docker\/dockerfile(?::1(?:\.\d+){0,2}(?:-labs)?)?(?:@sha256:[0-9a-f]{64})?$/;
 
 const COPY_COMMANDS = new Set(['cp', 'mv', 'install', 'rsync', 'dd', 'tee', 'scp']);
 const OUTPUT_COMMANDS = new Set([

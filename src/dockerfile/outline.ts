@@ -3,9 +3,9 @@
 // every secret it mounts (id, target, env, required, mode, uid, gid). Pure;
 // it knows secret ids and paths, never secret values.
 import { DockerfileError } from './errors.js';
-import { resolveGlobalArgs } from './expansion.js';
+import { resolveGlobalArgs, StageScope } from './expansion.js';
 import type { DockerfileInstructions, Stage } from './instructions.js';
-import type { SecretMount, SshMount } from './mounts.js';
+import type { RunMount, SecretMount, SshMount } from './mounts.js';
 import { processWord } from './shell-lex.js';
 
 export interface OutlineStage {
@@ -193,18 +193,43 @@ export function outline(ins: DockerfileInstructions, options: OutlineOptions = {
   const ssh: OutlineSsh[] = [];
   for (const st of ins.stages) {
     const label = stageLabel(st);
+    const expanded = expandedMounts(st, globalArgs, options.buildArgs ?? new Map(), ins);
     for (const c of st.commands) {
       if (c.kind === 'arg') {
         for (const d of c.args) buildArgs.push({ name: d.key, default: d.value, stage: label, line: c.startLine });
       }
       if (c.kind !== 'run') continue;
-      for (const m of c.mounts) {
+      for (const m of expanded.get(c) ?? c.mounts) {
         if (m.type === 'secret') secrets.push(secretEntry(m, label, needed.has(st.index)));
         if (m.type === 'ssh') ssh.push(sshEntry(m, label, needed.has(st.index)));
       }
     }
   }
   return { target: stageLabel(target), stages, buildArgs, secrets, ssh };
+}
+
+// Mounts whose options use variables (`id=$SID`) are resolved with the
+// stage's ARG/ENV values, so the outline names the ids a build would ask for.
+// A word that cannot be expanded keeps its literal mounts.
+function expandedMounts(
+  st: Stage,
+  globalArgs: ReadonlyMap<string, string>,
+  buildArgs: ReadonlyMap<string, string>,
+  ins: DockerfileInstructions,
+): Map<object, RunMount[]> {
+  const out = new Map<object, RunMount[]>();
+  const needs = st.commands.some((c) => c.kind === 'run' && c.mounts.some((m) => m.unexpanded || m.spec.includes('$')));
+  if (!needs) return out;
+  const scope = new StageScope({ globalArgs, buildArgs, escape: ins.escape, file: ins.file });
+  for (const c of st.commands) {
+    try {
+      const r = scope.step(c);
+      if (c.kind === 'run' && r.mounts) out.set(c, r.mounts);
+    } catch {
+      // Left as written; the build reports the error with its location.
+    }
+  }
+  return out;
 }
 
 function secretEntry(m: SecretMount, stage: string, needed: boolean): OutlineSecret {

@@ -80,6 +80,7 @@ describe('hangar dockerfile parse', () => {
 describe('hangar dockerfile outline', () => {
   it('lists stages, build args and secrets as JSON', async () => {
     const r = await hangar(['dockerfile', 'outline', '--json'], { cwd: dir });
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const o = JSON.parse(r.stdout);
     expect(o.target).toBe('final');
@@ -107,6 +108,7 @@ describe('hangar dockerfile outline', () => {
 
   it('prints tables and honours --target and --build-arg', async () => {
     const r = await hangar(['dockerfile', 'outline', '--target', 'build', '--build-arg', 'BASE=debian'], { cwd: dir });
+    expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('Target: build');
     expect(r.stdout).toMatch(/^0\s+build\s+debian:latest\s+3\s+yes$/m);
