@@ -167,7 +167,13 @@ export class GrpcChannel {
     };
     for (const [k, v] of Object.entries(options.metadata ?? {})) headers[k.toLowerCase()] = v;
     if (options.timeoutMs !== undefined) headers['grpc-timeout'] = `${Math.max(1, Math.ceil(options.timeoutMs))}m`;
-    const stream = this.session.request(headers, { endStream: false });
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = this.session.request(headers, { endStream: false });
+    } catch (err) {
+      // The connection is gone (builder restarted, socket closed): one typed error.
+      throw new GrpcError(GrpcStatus.UNAVAILABLE, `the connection to the builder is closed (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, path);
+    }
     let cancelled: GrpcError | undefined;
     const cancel = (why = new GrpcError(GrpcStatus.CANCELLED, 'the call was cancelled', path)): void => {
       if (cancelled) return;

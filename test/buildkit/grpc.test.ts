@@ -117,4 +117,14 @@ describe('gRPC over node:http2', () => {
     call.end();
     expect((await it.next()).done).toBe(true);
   });
+
+  it('fails calls on a closed connection with UNAVAILABLE', async () => {
+    const port = (listener.address() as net.AddressInfo).port;
+    const other = http2.connect(`http://127.0.0.1:${port}`);
+    await new Promise((r) => other.once('connect', r));
+    other.destroy();
+    const err = await new GrpcChannel(other).unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {}).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GrpcError);
+    expect((err as GrpcError).code).toBe(GrpcStatus.UNAVAILABLE);
+  });
 });
