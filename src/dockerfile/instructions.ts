@@ -400,7 +400,7 @@ function sourcesAndDest(
   const args = ctx.raw.args;
   if (args.length < 2) {
     ctx.failArgs(
-      `${kw} requires at least two arguments, but only ${args.length === 0 ? 'none were' : 'one was'} provided`,
+      `${kw} requires at least two arguments, but ${args.length === 0 ? 'none were' : 'only one was'} provided`,
       `write ${kw} SOURCE... DEST`,
     );
   }
@@ -741,7 +741,13 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
   const rest = args.slice(1);
   if (typ === 'NONE') {
     if (rest.length !== 0) ctx.failArgs('HEALTHCHECK NONE takes no arguments', 'remove the arguments after NONE');
-    parseFlags(ctx, {});
+    if (raw.flags.length > 0) {
+      ctx.fail('HEALTHCHECK NONE takes no flags', {
+        at: raw.positions.flags[0],
+        excerpt: raw.flags[0],
+        fix: 'remove the flags, or use HEALTHCHECK [flags] CMD command',
+      });
+    }
     return {
       ...base(raw),
       kind: 'healthcheck',
@@ -761,9 +767,10 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
   let retries = 0;
   const r = f.values.get('retries') as string;
   if (r !== '') {
-    if (!/^[+-]?\d+$/.test(r)) ctx.fail(`invalid --retries ${JSON.stringify(r)}`, { fix: 'give --retries a whole number' });
+    const at = flagPosition(raw, 'retries');
+    if (!/^[+-]?\d+$/.test(r)) ctx.fail(`invalid --retries ${JSON.stringify(r)}`, { at, fix: 'give --retries a whole number' });
     retries = Number(r);
-    if (retries < 0) ctx.fail(`--retries cannot be negative (${retries})`, { fix: 'give --retries 0 or more' });
+    if (retries < 0) ctx.fail(`--retries cannot be negative (${retries})`, { at, fix: 'give --retries 0 or more' });
   }
   return {
     ...base(raw),
