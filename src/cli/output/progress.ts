@@ -246,7 +246,10 @@ class TtyProgress implements ProgressRenderer {
       else if (s.started !== undefined) time = seconds((s.completed ?? now) - s.started);
       const progress = [...s.statuses.values()].find((st) => !st.done && st.total > 0);
       const extra = progress ? ` ${bytes(progress.current)}/${bytes(progress.total)}` : '';
-      const name = `${mark} [${s.index}] ${s.name}${extra}`;
+      // The name gives way to the timer, which must stay visible.
+      const room = Math.max(10, width - 2 - time.length);
+      let name = `${mark} [${s.index}] ${s.name}${extra}`;
+      if (name.length > room) name = `${name.slice(0, room - 1)}…`;
       lines.push(clip(`${name}${' '.repeat(Math.max(1, width - 1 - name.length - time.length))}${time}`));
       // Running steps show their latest output; finished ones collapse, except a failure.
       if ((running && !final) || s.error) {
