@@ -9,7 +9,7 @@ export default defineConfig({
   platform: 'node',
   outDir: 'dist',
   sourcemap: true,
-  clean: true,
+  clean: false,
   splitting: false,
   shims: false,
 });
