@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { addAppOption, appFor, clientFor, plural, readStdin } from '../client/cli-support.js';
 import type { SecretJson } from '../client/api.js';
 import { parseDotenv } from '../client/dotenv.js';
-import { checkDistinctNames, checkSecretName, checkSecretValue } from '../vault/rules.js';
+import { checkDistinctNames, checkSecretName, checkSecretValue, SECRET_NAME_MAX, SECRET_NAME_PATTERN } from '../vault/rules.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -45,13 +45,16 @@ export const secretsCommands = {
       const app = appFor(ctx, opts);
       const parsed: { name: string; value: Buffer | undefined }[] = [];
       let fromStdin: string | undefined;
-      for (const pair of pairs) {
+      for (const [i, pair] of pairs.entries()) {
+        // Arguments are never echoed: a malformed one may well be a pasted value.
         const eq = pair.indexOf('=');
         if (eq < 0) {
-          throw new UserError(`argument ${JSON.stringify(pair.length > 60 ? `${pair.slice(0, 60)}…` : pair)} is not NAME=VALUE; write NAME=VALUE, or NAME=- to read the value from stdin.`);
+          throw new UserError(`secret argument ${i + 1} is not NAME=VALUE; write NAME=VALUE, or NAME=- to read the value from stdin.`);
         }
         const name = pair.slice(0, eq);
-        checkSecretName(name);
+        if (name === '' || !SECRET_NAME_PATTERN.test(name) || name.length > SECRET_NAME_MAX) {
+          throw new UserError(`secret argument ${i + 1} does not start with a valid name; write NAME=VALUE with NAME matching [A-Za-z_][A-Za-z0-9_]*.`);
+        }
         const raw = pair.slice(eq + 1);
         if (raw === '-') {
           if (fromStdin !== undefined) throw new UserError(`both ${fromStdin} and ${name} ask for stdin; stdin can give one value per call.`);

@@ -47,3 +47,28 @@ describe('durability under kill -9', () => {
     }
   });
 });
+
+describe('graceful shutdown', () => {
+  it('finishes an in-flight write, then exits 0 on SIGINT even with idle keep-alive connections', async () => {
+    const server = await startServerProcess();
+    const token = server.token;
+    await call(server.url, 'POST', '/v1/apps', { token, body: { name: 'bye' } });
+    // A large atomic write is in flight when the signal arrives.
+    const secrets = Array.from({ length: 1000 }, (_, i) => ({ name: `N${i}`, value_base64: b64(`v${i}`) }));
+    const inflight = call(server.url, 'POST', '/v1/apps/bye/secrets', { token, body: { secrets } });
+    await new Promise((r) => setTimeout(r, 20));
+    const code = server.stop('SIGINT');
+    const res = await inflight.catch(() => undefined);
+    expect(await code).toBe(0);
+    expect(server.log()).toContain('"msg":"stopped"');
+    // Either the write completed before the listener closed, or it never started: never half-applied.
+    const again = await startServerProcess({ dataDir: server.dataDir, configHome: server.configHome });
+    try {
+      const names = (await call(again.url, 'GET', '/v1/apps/bye/secrets', { token })).json.secrets.length;
+      if (res?.status === 200) expect(names).toBe(1000);
+      else expect([0, 1000]).toContain(names);
+    } finally {
+      await again.stop();
+    }
+  });
+});
