@@ -40,7 +40,17 @@
 //     expandRunMounts(file, runCmd, expandFn) re-parses RUN mounts expanded.
 //     processWord(word, env, options) is the shell lexer itself.
 //
-//   outline / check: see outline.ts and lint.ts.
+//   Outline (outline.ts): outline(ins, {target, buildArgs}) → {target,
+//     stages [{index, name, base, baseExpression, platform, line, needed,
+//     dependsOn}], buildArgs [{name, default, stage, line}], secrets [{id,
+//     target, env, required, mode, uid, gid, stage, line, needed}], ssh};
+//     findTargetStage(ins, target), stageDependencies(ins, globalArgs).
+//     Secret ids given through variables are resolved with the stage's scope.
+//
+//   Lint (lint.ts): check(ins, {givenSecrets}) → Finding[] {rule, severity,
+//     line, stage, message, fix}; LINT_RULES maps each rule to its severity.
+//
+//   Secret specs (`--secret id=X,src=F`) live in src/build/secret-spec.ts.
 //
 // Every malformed input raises DockerfileError (a UserError) with file, line,
 // column, the quoted text and a fix.
@@ -53,6 +63,8 @@ export * from './parser.js';
 export * from './mounts.js';
 export * from './instructions.js';
 export * from './expansion.js';
+export * from './outline.js';
+export * from './lint.js';
 
 /** Parses and types a Dockerfile in one step. */
 export function parseDockerfile(text: string, options: ParseOptions = {}): DockerfileInstructions {
