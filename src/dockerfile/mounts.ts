@@ -295,6 +295,10 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
     if (deferred) unexpanded = true;
     switch (key) {
       case 'type': {
+        if (deferred) {
+          // The type is only known at build time; nothing else can be checked yet.
+          return { spec, line, unexpanded: true, type: 'bind', target, source: '', from: '', readOnly: true };
+        }
         const v = value.toLowerCase() as MountType;
         if (!MOUNT_TYPES.includes(v)) {
           const s = closest(value, MOUNT_TYPES);
