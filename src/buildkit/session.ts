@@ -126,7 +126,12 @@ export class BuildSession {
   async attachToEngine(addr: BuilderAddress): Promise<void> {
     const socket = await upgradeEngineSocket(addr, '/session', this.#headers());
     this.#closers.push(() => socket.destroy());
-    this.#server.serveOn(socket);
+    this.serve(socket);
+  }
+
+  /** Serves the session on a connection where the builder is the HTTP/2 client. */
+  serve(connection: Duplex): void {
+    this.#server.serveOn(connection);
   }
 
   /**
@@ -159,7 +164,7 @@ export class BuildSession {
       call.cancel();
       tunnel.destroy();
     });
-    this.#server.serveOn(tunnel);
+    this.serve(tunnel);
   }
 
   close(): void {
