@@ -188,6 +188,17 @@ describe('hangar build', () => {
     expect(d).not.toBe(b);
   });
 
+  it('gives RUN --network=none only a loopback interface and takes --build-arg NAME from the environment', async () => {
+    const c = context({
+      Dockerfile: 'FROM busybox\nARG FROM_ENV\nRUN --network=none sh -c \'ls /sys/class/net > /ifaces; echo "$FROM_ENV" > /arg\'\n',
+    });
+    const t = tag('network-none');
+    const r = await build(c, ['-t', t, '--no-cache', '--build-arg', 'FROM_ENV'], { FROM_ENV: 'from-the-environment' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t, '/ifaces')).toBe('lo\n');
+    expect(await cat(t, '/arg')).toBe('from-the-environment\n');
+  });
+
   it('builds only the target stage and tags the image', async () => {
     const c = context({ Dockerfile: 'FROM busybox AS a\nRUN echo a > /a\nFROM nosuch/image:1 AS broken\nFROM a AS final\nRUN echo f > /f\n' });
     const t1 = tag('target-a');
