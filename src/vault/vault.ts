@@ -97,8 +97,9 @@ export class SecretVault {
     checkAppName(name);
     const id = randomUUID();
     const createdAt = now();
+    const exists = () => new ConflictError(`app ${name} already exists; pick another name.`);
     await this.store.transaction(async (repos) => {
-      if (await repos.findAppByName(name)) throw new ConflictError(`app ${name} already exists; pick another name.`);
+      if (await repos.findAppByName(name)) throw exists();
       await repos.insertApp({
         id,
         name,
@@ -108,6 +109,10 @@ export class SecretVault {
         created_at: createdAt,
       });
       await repos.appendAudit([auditEntry(actor, 'apps.create', name)]);
+    }).catch((err: unknown) => {
+      // Two creates of one name at once: the loser hits the unique index.
+      if (isUniqueViolation(err)) throw exists();
+      throw err;
     });
     return { id, name, createdAt };
   }
@@ -276,6 +281,11 @@ export class SecretVault {
   static openSealed(keys: AppKeys, appId: string, name: string, version: number, sealed: Buffer): Buffer {
     return open(keys.data, sealed, secretAad(appId, name, version), `secret ${name} version ${version}`);
   }
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
 export function auditEntry(actor: Actor, action: string, app: string | null): AuditEntry {

@@ -201,6 +201,14 @@ for (const backend of storeBackends()) {
       await store.close();
     });
 
+    it('answers concurrent creates of one app name with one app and conflicts', async () => {
+      const { store, vault } = await setup();
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => vault.createApp('race', actor)));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);
+      await store.close();
+    });
+
     it('serialises concurrent writers of one app without losing a version', async () => {
       const { store, vault } = await setup();
       const app = await vault.createApp('app', actor);
