@@ -261,6 +261,7 @@ class Client implements BuildKitClient {
       await statusDone.catch(() => undefined);
       session.close();
       options.secrets?.wipe();
+      redactor.wipe();
     }
   }
 

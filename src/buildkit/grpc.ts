@@ -316,7 +316,10 @@ export class GrpcServer {
       }
       const response = await handler(request ?? create(input), call);
       const bytes = toBinary(output, create(output, response));
-      await writeFrame(stream, bytes);
+      const framed = frame(bytes);
+      // Answers may carry secret values (GetSecret): zero our copies once sent.
+      bytes.fill(0);
+      await writeRaw(stream, framed, true);
     });
   }
 
@@ -406,7 +409,7 @@ const inFlight = new WeakMap<http2.ServerHttp2Stream, { bytes: number; waiters: 
 
 // Waiting on write callbacks (not only 'drain') bounds memory by what the
 // peer has actually accepted, however fast we read files.
-function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer): Promise<void> {
+function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer, wipeWhenWritten = false): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.closed) return reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
     let state = inFlight.get(stream);
@@ -419,6 +422,7 @@ function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer): Promise<void
     const st = state;
     st.bytes += framed.length + WRITE_OVERHEAD;
     stream.write(framed, () => {
+      if (wipeWhenWritten) framed.fill(0);
       st.bytes -= framed.length + WRITE_OVERHEAD;
       if (st.bytes <= MAX_IN_FLIGHT) st.waiters.splice(0).forEach((w) => w());
     });

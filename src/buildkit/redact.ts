@@ -54,6 +54,14 @@ export class SecretRedactor {
     return rest ?? Buffer.alloc(0);
   }
 
+  /** Zeroes the patterns (copies of secret values) and held-back bytes; redacts nothing after. */
+  wipe(): void {
+    for (const p of this.#patterns) p.fill(0);
+    for (const b of this.#pending.values()) b.fill(0);
+    this.#patterns.length = 0;
+    this.#pending.clear();
+  }
+
   /** Keys with held-back bytes. */
   pendingKeys(): string[] {
     return [...this.#pending.keys()];

@@ -103,4 +103,12 @@ describe('SecretRedactor', () => {
       { numRuns: 200 },
     );
   });
+
+  it('forgets its copies of the values when wiped', () => {
+    const r = new SecretRedactor([Buffer.from('wipe-me-now')]);
+    expect(r.redactText('x wipe-me-now')).toBe('x ****');
+    r.wipe();
+    expect(r.empty).toBe(true);
+    expect(r.redactText('x wipe-me-now')).toBe('x wipe-me-now');
+  });
 });
