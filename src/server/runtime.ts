@@ -13,7 +13,7 @@ import { cliConfigPath, readCliConfig, writeCliConfig } from '../config/paths.js
 import { Store, storeLocation } from '../store/store.js';
 import { loadMasterKey } from '../vault/master-key.js';
 import { recoverRotation } from '../vault/rotation.js';
-import { SecretVault } from '../vault/vault.js';
+import { MASTER_KEY_ID_META, SecretVault } from '../vault/vault.js';
 import { createApi } from './app.js';
 import { ServerLog } from './log.js';
 import { AuthFailureLimiter } from './rate-limit.js';
@@ -97,18 +97,21 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const pidFile = claimDataDir(opts.dataDir);
   const log = new ServerLog(opts.logOut);
   let store: Store | undefined;
+  let listening: ServerType | undefined;
   try {
     store = await Store.open(storeLocation(opts.database, opts.dataDir, opts.env));
     await recoverRotation(opts.dataDir, store);
-    const master = loadMasterKey(opts.dataDir, opts.env, true);
+    // A database whose keys are wrapped already needs its own master key back, never a fresh one.
+    const databaseHasKeys = (await store.repos.getMeta(MASTER_KEY_ID_META)) !== undefined;
+    const master = loadMasterKey(opts.dataDir, opts.env, !databaseHasKeys);
     if (master.created) log.info('created master key', { path: master.path });
     const vault = await SecretVault.open(store, master.key);
     const tokens = new TokenService(store);
-    const admin = await tokens.bootstrapAdmin();
     const api = createApi({ vault, tokens, limiter: new AuthFailureLimiter(limit), log });
 
     const server = await new Promise<ServerType>((resolve, reject) => {
       const s = serve({ fetch: api.fetch, hostname: host, port }, () => resolve(s));
+      listening = s;
       s.once('error', (err: NodeJS.ErrnoException) =>
         reject(
           err.code === 'EADDRINUSE'
@@ -120,6 +123,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     const addr = server.address() as AddressInfo;
     const url = `http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}`;
 
+    // Minted only once the server listens, so a failed start never burns the one-time token.
+    const admin = await tokens.bootstrapAdmin();
     if (admin) {
       opts.out.write(`Admin token (shown once; keep it safe): ${admin}\n`);
       if (readCliConfig(opts.env) === undefined) {
@@ -153,6 +158,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     };
     return { url, closed, stop };
   } catch (err) {
+    listening?.close();
     await store?.close();
     rmSync(pidFile, { force: true });
     throw err;

@@ -63,7 +63,9 @@ export function loadMasterKey(dataDir: string, env: NodeJS.ProcessEnv, create: b
   const path = masterKeyPath(dataDir);
   if (env.HANGAR_MASTER_KEY) return { key: decodeEnvKey(env.HANGAR_MASTER_KEY), origin: 'env', path, created: false };
   if (existsSync(path)) return { key: readKeyFile(path), origin: 'file', path, created: false };
-  if (!create) throw new UserError(`no master key at ${path}; start \`hangar server\` once to create it, or set HANGAR_MASTER_KEY.`);
+  if (!create) {
+    throw new UserError(`the master key ${path} is missing and this database's keys are wrapped with it; restore it from your backup or set HANGAR_MASTER_KEY.`);
+  }
   const key = randomBytes(KEY_BYTES);
   writeKeyFile(path, key);
   return { key, origin: 'file', path, created: true };

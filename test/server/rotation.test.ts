@@ -2,7 +2,7 @@
 // digests survive; it refuses to run beside a live server or with an env key;
 // an interrupted rotation is recovered at start; a wrong key stops the start.
 import { randomBytes } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hangar } from '../support/cli.js';
@@ -56,6 +56,13 @@ describe('master key rotation', () => {
     });
     expect(wrong.status).toBe(1);
     expect(wrong.stderr).toMatch(/hangar: the master key does not match this database/);
+
+    // A lost master.key is reported, never silently replaced by a new one.
+    rmSync(keyPath);
+    const lost = await hangar(['server', '--data-dir', first.dataDir, '--listen', '127.0.0.1:0'], { env: { XDG_CONFIG_HOME: first.configHome } });
+    expect(lost.status).toBe(1);
+    expect(lost.stderr).toMatch(/^hangar: the master key .*master\.key is missing and this database's keys are wrapped with it; restore it from your backup or set HANGAR_MASTER_KEY\.\n$/);
+    expect(existsSync(keyPath)).toBe(false);
   });
 
   it('refuses a malformed HANGAR_MASTER_KEY and a bad --listen with one sentence', async () => {
