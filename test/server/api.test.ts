@@ -110,6 +110,8 @@ describe('hangar server API', () => {
       ['bad base64', { body: { secrets: [ok, { name: 'B', value_base64: 'not base64!' }] } }, 400, /value_base64 of B is not valid base64/],
       ['no secrets', { body: { secrets: [] } }, 400, /field secrets is invalid/],
       ['missing field', { body: { secrets: [{ name: 'X' }] } }, 400, /field secrets.0.value_base64 is invalid/],
+      ['unknown field', { body: { secrets: [ok], stage: false, deploy: true } }, 400, /the request is invalid \(Unrecognized key: "deploy"\)/],
+      ['value instead of value_base64', { body: { secrets: [{ name: 'V', value: 'fine' }] } }, 400, /field secrets.0/],
       ['malformed JSON', { rawBody: '{"secrets": [' }, 400, /not valid JSON/],
       ['wrong content type', { rawBody: 'OK=fine', contentType: 'text/plain' }, 415, /must be JSON; send it with Content-Type: application\/json/],
       ['oversized body', { rawBody: `{"secrets":[{"name":"A","value_base64":"${'A'.repeat(17 * 1024 * 1024)}"}]}` }, 413, /over 16 MiB/],

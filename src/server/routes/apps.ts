@@ -13,7 +13,7 @@ export function registerAppRoutes(app: ApiApp, deps: ApiDeps): void {
       method: 'post',
       path: '/v1/apps',
       summary: 'Create an app',
-      request: { body: { required: true, content: { 'application/json': { schema: z.object({ name: z.string() }) } } } },
+      request: { body: { required: true, content: { 'application/json': { schema: z.strictObject({ name: z.string() }) } } } },
       responses: {
         201: { description: 'Created', content: { 'application/json': { schema: AppSchema } } },
         ...errorResponses(400, 401, 403, 409),

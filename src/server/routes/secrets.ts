@@ -90,8 +90,8 @@ export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
           required: true,
           content: {
             'application/json': {
-              schema: z.object({
-                secrets: z.array(z.object({ name: z.string(), value_base64: z.string() })).min(1).max(10000),
+              schema: z.strictObject({
+                secrets: z.array(z.strictObject({ name: z.string(), value_base64: z.string() })).min(1).max(10000),
                 stage: z.boolean().default(false),
               }),
             },
@@ -125,7 +125,7 @@ export function registerSecretRoutes(app: ApiApp, deps: ApiDeps): void {
           required: true,
           content: {
             'application/json': {
-              schema: z.object({ names: z.array(z.string()).min(1).max(10000), stage: z.boolean().default(false) }),
+              schema: z.strictObject({ names: z.array(z.string()).min(1).max(10000), stage: z.boolean().default(false) }),
             },
           },
         },

@@ -55,7 +55,7 @@ export function registerTokenRoutes(app: ApiApp, deps: ApiDeps): void {
           required: true,
           content: {
             'application/json': {
-              schema: z.object({
+              schema: z.strictObject({
                 scope: z.enum(SCOPES).default('admin'),
                 app: z.string().optional(),
                 expiry: z.string().optional().openapi({ example: '30d' }),
