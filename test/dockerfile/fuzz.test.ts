@@ -220,14 +220,15 @@ function bestTime(fn: () => void, runs = 5): number {
 }
 
 describe('parser speed', () => {
-  it('grows linearly: 4x the lines takes well under 16x the time', () => {
-    const small = dockerfileOfLines(2_000);
+  it('grows linearly: 8x the lines takes well under 64x the time', () => {
+    const small = dockerfileOfLines(1_000);
     const large = dockerfileOfLines(8_000);
     runFrontend(large); // warm up the JIT
     const ts = bestTime(() => parseInstructions(parse(small)));
     const tl = bestTime(() => parseInstructions(parse(large)));
-    // Linear would be 4x; a quadratic parser would be about 16x.
-    expect(tl / Math.max(ts, 0.5)).toBeLessThan(10);
+    // Linear would be 8x; a quadratic parser would be about 64x. The margin
+    // absorbs a loaded CI machine.
+    expect(tl / Math.max(ts, 0.5)).toBeLessThan(24);
   });
 
   it('long pathological lines stay linear', () => {
@@ -242,7 +243,7 @@ describe('parser speed', () => {
         Array.from({ length: n / 10 }, () => '  --x \\').join('\n'),
         'RUN true',
       ].join('\n');
-    const small = mk(20_000);
+    const small = mk(10_000);
     const large = mk(80_000);
     const run = (t: string) => {
       try {
@@ -254,6 +255,6 @@ describe('parser speed', () => {
     run(large);
     const ts = bestTime(() => run(small), 3);
     const tl = bestTime(() => run(large), 3);
-    expect(tl / Math.max(ts, 0.5)).toBeLessThan(10);
+    expect(tl / Math.max(ts, 0.5)).toBeLessThan(24);
   });
 });
