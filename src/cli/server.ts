@@ -30,6 +30,19 @@ export const serverCommands = {
       .option('--listen <addr>', `address to listen on (default: ${DEFAULT_LISTEN})`)
       .option('--database <url>', 'postgres://... URL or SQLite file (default: hangar.db in the data dir)')
       .option('--builder <url>', 'BuildKit to build with (default: HANGAR_BUILDER, DOCKER_HOST, or the local engine)')
+      .addHelpText(
+        'after',
+        [
+          '',
+          'Environment:',
+          '  HANGAR_DATA_DIR                  data directory (database, master.key)',
+          '  HANGAR_MASTER_KEY                the master key (64 hex digits) instead of <data dir>/master.key',
+          '  HANGAR_AUTH_FAILURES_PER_MINUTE  failed authentications allowed per client address (default 20)',
+          '  HANGAR_SQLITE_SYNC               normal (default; commits survive kill -9) or full (fsync every commit)',
+          '',
+          'On first start the server prints an admin token once and saves it to the CLI config if there is none.',
+        ].join('\n'),
+      )
       .action(async (flags: ServerFlags) => {
         const builder = flags.builder ?? ctx.env.HANGAR_BUILDER;
         checkBuilder(builder);
