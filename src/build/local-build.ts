@@ -11,6 +11,8 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import {
+  GrpcError,
+  GrpcStatus,
   SecretRedactor,
   SecretStore,
   connectBuilder,
@@ -210,7 +212,9 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
               const r = await gw.resolveImageConfig(normalizeImageRef(ref), { platform });
               return { config: r.config, digest: r.digest };
             } catch (err) {
-              if (err instanceof UserError) throw err;
+              if (err instanceof UserError || !(err instanceof GrpcError)) throw err;
+              // Only the registry lookup failing means "no such image"; a cancelled or broken call is reported as itself.
+              if (err.code === GrpcStatus.CANCELLED || err.code === GrpcStatus.UNAVAILABLE) throw err;
               throw new UserError(`base image "${ref}" is not in the engine's image store and could not be pulled; build or load it first, or fix the FROM line.`, {
                 cause: err,
               });

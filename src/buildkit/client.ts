@@ -403,7 +403,8 @@ function exporterRequest(exporter: Exporter | undefined): { type: string; attrs:
   if (!exporter) return { type: '', attrs: {} };
   switch (exporter.type) {
     case 'moby':
-      return { type: 'moby', attrs: { name: exporter.name } };
+      // No name: the image is stored untagged, as `docker build` without -t does.
+      return { type: 'moby', attrs: exporter.name ? { name: exporter.name } : {} };
     case 'image':
       return { type: 'image', attrs: { name: exporter.name, push: exporter.push ? 'true' : 'false' } };
     case 'oci':

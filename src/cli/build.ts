@@ -106,8 +106,8 @@ export const buildCommands = {
             if (ctx.env.HANGAR_DEBUG === '1') ctx.stderr.write(`context bytes sent: ${result.bytesSynced}\n`);
           }
         } catch (err) {
-          // Errors before the build started are reported once, by the CLI, as one sentence.
-          if (sawProgress) renderer?.finish(err instanceof Error ? err.message : String(err));
+          // The error itself is printed once, by the CLI, as one sentence.
+          if (sawProgress) renderer?.finish();
           throw err;
         } finally {
           process.removeListener('SIGINT', onSigint);

@@ -591,11 +591,9 @@ class Compiler {
       case 'tmpfs':
         return [{ type: 'tmpfs', dest: abs(m.target) }];
       case 'ssh':
+        // Even an optional mount is refused: skipping it would ignore what the Dockerfile asked for.
         if (!this.opts.sshAgent) {
-          if (m.required) {
-            fail(this.file, cmd.startLine, `RUN --mount=type=ssh needs an SSH agent, but none is forwarded to this build; remove the mount or make it optional (required=false)`);
-          }
-          return undefined;
+          fail(this.file, cmd.startLine, `RUN --mount=type=ssh needs an SSH agent, but hangar build does not forward one; fetch private sources with a secret mount instead`);
         }
         return [{ type: 'ssh', dest: abs(m.target), id: m.id, uid: m.uid, gid: m.gid, mode: m.mode, optional: !m.required }];
     }

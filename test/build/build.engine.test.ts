@@ -199,6 +199,19 @@ describe('hangar build', () => {
     expect(await cat(t, '/arg')).toBe('from-the-environment\n');
   });
 
+  it('builds the seed example without -t, like docker build: an untagged image', async () => {
+    const c = context({
+      Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=MY_SUPER_SECRET MY_SUPER_SECRET="$(cat /run/secrets/MY_SUPER_SECRET)" sh -c \'test -n "$MY_SUPER_SECRET" && echo ok > /ok\'\n',
+      'mysecret.txt': 'seed-value-untagged',
+    });
+    const r = await hangar(['build', '-q', '--secret', 'id=MY_SUPER_SECRET,src=mysecret.txt', '.'], { cwd: c.dir });
+    expect(r.status, r.stderr).toBe(0);
+    const id = r.stdout.trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await cat(id, '/ok')).toBe('ok\n');
+    await run(DOCKER, ['image', 'rm', '-f', id]).catch(() => undefined);
+  });
+
   it('builds only the target stage and tags the image', async () => {
     const c = context({ Dockerfile: 'FROM busybox AS a\nRUN echo a > /a\nFROM nosuch/image:1 AS broken\nFROM a AS final\nRUN echo f > /f\n' });
     const t1 = tag('target-a');
