@@ -48,6 +48,21 @@ function describeValidation(issues: readonly { path: readonly PropertyKey[]; mes
   return `${where} is invalid (${first.message.replace(/\.$/, '')}); check the request against /v1/openapi.json.`;
 }
 
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Where an error was thrown: the top stack frames without the message line. */
+function stackFrames(err: Error): string {
+  return (err.stack ?? '')
+    .split('\n')
+    .filter((l) => /^\s+at /.test(l))
+    .slice(0, 4)
+    .map((l) => l.trim())
+    .join(' | ');
+}
+
 function clientAddress(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? 'unknown';
@@ -196,7 +211,13 @@ export function createApi(deps: ApiDeps): ApiApp {
         : `the request was refused (${err.message || `HTTP ${status}`}); check it against /v1/openapi.json.`;
       return c.json(errorBody(status === 400 ? 'invalid_request' : 'http_error', message), status);
     }
-    deps.log.error('internal error', { request_id: c.get('requestId'), error: err instanceof Error ? err.name : 'unknown', detail: err instanceof Error ? err.message.slice(0, 300) : undefined });
+    // The message is left out on purpose: a library's message may quote input, and input may be a value.
+    deps.log.error('internal error', {
+      request_id: c.get('requestId'),
+      error: err instanceof Error ? err.name : 'unknown',
+      code: errorCode(err),
+      at: err instanceof Error ? stackFrames(err) : undefined,
+    });
     return c.json(errorBody('internal', `the server failed to handle the request; see its log for request ${c.get('requestId')}.`), 500);
   });
 

@@ -46,6 +46,9 @@ beforeAll(async () => {
   outputs.push((await call(server.url, 'POST', '/v1/apps/vaulted/secrets', { token: admin, body: { secrets: [{ name: 'S0', value_base64: b64(VALUES[0]!) }], stage: true } })).text);
   outputs.push((await call(server.url, 'POST', '/v1/apps/vaulted/secrets', { token: admin, body: { secrets: [{ name: 'bad-name', value_base64: b64(VALUES[2]!) }] } })).text);
   outputs.push((await call(server.url, 'POST', '/v1/apps/vaulted/secrets', { token: admin, rawBody: `{"secrets":[{"name":"X","value_base64":"${VALUES[0]}"}]}` })).text);
+  // Malformed JSON around a value: parsers like to quote the text they choke on.
+  outputs.push((await call(server.url, 'POST', '/v1/apps/vaulted/secrets', { token: admin, rawBody: `{"secrets":[{"name":"X","value_base64":${b64(VALUES[0]!)}}` })).text);
+  outputs.push((await call(server.url, 'POST', '/v1/apps/vaulted/secrets', { token: admin, rawBody: VALUES[0]! })).text);
   const extra = await call(server.url, 'POST', '/v1/tokens', { token: admin, body: { scope: 'deploy', app: 'vaulted' } });
   tokens.push(extra.json.token);
   const env = { HANGAR_API_URL: server.url, HANGAR_API_TOKEN: extra.json.token, XDG_CONFIG_HOME: server.configHome, HANGAR_APP: 'vaulted' };
