@@ -281,9 +281,12 @@ interface FlagValues {
   used: Set<string>;
 }
 
+const EMPTY_FLAGS: FlagValues = { values: new Map(), lists: new Map(), used: new Set() };
+
 // BuildKit's instruction flags: `--name=value`, `--name` for booleans,
 // repeatable list flags; a bare `--` ends the flags.
 function parseFlags(ctx: InstructionContext, specs: Record<string, FlagSpec>): FlagValues {
+  if (ctx.raw.flags.length === 0 && specs === NO_FLAGS) return EMPTY_FLAGS;
   const values = new Map<string, string>();
   const lists = new Map<string, string[]>();
   const used = new Set<string>();
@@ -354,6 +357,39 @@ function parseFlags(ctx: InstructionContext, specs: Record<string, FlagSpec>): F
   }
   return { values, lists, used };
 }
+
+// Flag tables per instruction (BuildKit's), built once.
+const NO_FLAGS: Record<string, FlagSpec> = {};
+const FROM_FLAGS: Record<string, FlagSpec> = { platform: { kind: 'string' } };
+const RUN_FLAGS: Record<string, FlagSpec> = {
+  mount: { kind: 'strings' },
+  network: { kind: 'string', def: 'default' },
+  security: { kind: 'string', def: 'sandbox' },
+};
+const COPY_FLAGS: Record<string, FlagSpec> = {
+  chown: { kind: 'string' },
+  from: { kind: 'string' },
+  chmod: { kind: 'string' },
+  link: { kind: 'bool' },
+  exclude: { kind: 'strings' },
+  parents: { kind: 'bool' },
+};
+const ADD_FLAGS: Record<string, FlagSpec> = {
+  chown: { kind: 'string' },
+  chmod: { kind: 'string' },
+  link: { kind: 'bool' },
+  'keep-git-dir': { kind: 'bool' },
+  checksum: { kind: 'string' },
+  unpack: { kind: 'bool' },
+  exclude: { kind: 'strings' },
+};
+const HEALTHCHECK_FLAGS: Record<string, FlagSpec> = {
+  interval: { kind: 'string' },
+  timeout: { kind: 'string' },
+  'start-period': { kind: 'string' },
+  'start-interval': { kind: 'string' },
+  retries: { kind: 'string' },
+};
 
 function base(raw: RawInstruction): CommandBase {
   return {
@@ -479,11 +515,7 @@ function durationFlag(ctx: InstructionContext, name: string, value: string): num
 
 function parseRun(ctx: InstructionContext): RunCommand {
   const raw = ctx.raw;
-  const f = parseFlags(ctx, {
-    mount: { kind: 'strings' },
-    network: { kind: 'string', def: 'default' },
-    security: { kind: 'string', def: 'sandbox' },
-  });
+  const f = parseFlags(ctx, RUN_FLAGS);
   const network = f.values.get('network') as string;
   if (!['default', 'none', 'host'].includes(network)) {
     ctx.fail(`invalid network mode ${JSON.stringify(network)}`, {
@@ -555,13 +587,13 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
   const raw = ctx.raw;
   const args = raw.args;
   const KW = raw.command.toUpperCase();
-  const noFlags = () => parseFlags(ctx, {});
+  const noFlags = () => parseFlags(ctx, NO_FLAGS);
   const exactlyOne = () => {
     if (args.length !== 1) ctx.failArgs(`${KW} requires exactly one argument`, `write ${KW} VALUE`);
   };
   switch (raw.keyword) {
     case 'from': {
-      const f = parseFlags(ctx, { platform: { kind: 'string' } });
+      const f = parseFlags(ctx, FROM_FLAGS);
       let name = '';
       if (args.length === 3 && (args[1] as string).toLowerCase() === 'as') {
         name = (args[2] as string).toLowerCase();
@@ -606,14 +638,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
     }
     case 'copy': {
       if (args.length < 2) sourcesAndDest(ctx, KW);
-      const f = parseFlags(ctx, {
-        chown: { kind: 'string' },
-        from: { kind: 'string' },
-        chmod: { kind: 'string' },
-        link: { kind: 'bool' },
-        exclude: { kind: 'strings' },
-        parents: { kind: 'bool' },
-      });
+      const f = parseFlags(ctx, COPY_FLAGS);
       return {
         ...base(raw),
         kind: 'copy',
@@ -628,15 +653,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
     }
     case 'add': {
       if (args.length < 2) sourcesAndDest(ctx, KW);
-      const f = parseFlags(ctx, {
-        chown: { kind: 'string' },
-        chmod: { kind: 'string' },
-        link: { kind: 'bool' },
-        'keep-git-dir': { kind: 'bool' },
-        checksum: { kind: 'string' },
-        unpack: { kind: 'bool' },
-        exclude: { kind: 'strings' },
-      });
+      const f = parseFlags(ctx, ADD_FLAGS);
       return {
         ...base(raw),
         kind: 'add',
@@ -754,13 +771,7 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
       health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 },
     };
   }
-  const f = parseFlags(ctx, {
-    interval: { kind: 'string' },
-    timeout: { kind: 'string' },
-    'start-period': { kind: 'string' },
-    'start-interval': { kind: 'string' },
-    retries: { kind: 'string' },
-  });
+  const f = parseFlags(ctx, HEALTHCHECK_FLAGS);
   if (typ !== 'CMD') ctx.failArgs(`Unknown type ${JSON.stringify(typ)} in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK CMD command');
   const cmd = rest.length === 0 ? [] : raw.json ? rest : [rest.join(' ')];
   if (cmd.length === 0) ctx.failArgs('Missing command after HEALTHCHECK CMD', 'write HEALTHCHECK CMD command');

@@ -243,6 +243,15 @@ function parseWords(rest: string, escape: string): string[] {
     if (phase === 0) {
       if (pos === n) break;
       if (isSpaceCode(ch.charCodeAt(0))) continue;
+      // Fast path: a word without quotes or escapes is taken as one slice.
+      let end = pos + 1;
+      while (end < n && !isSpaceCode(rest.charCodeAt(end))) end++;
+      const w = rest.slice(pos, end);
+      if (!w.includes('"') && !w.includes("'") && !w.includes(escape)) {
+        words.push(w);
+        pos = end - 1;
+        continue;
+      }
       phase = 1;
     }
     if (pos === n) {
@@ -460,6 +469,17 @@ function extractFlags(
       if (isSpaceCode(ch.charCodeAt(0))) continue;
       if (ch !== '-' || pos + 1 === n || line[pos + 1] !== '-') {
         return { rest: line.slice(pos), restAt: pos, flags, flagAt };
+      }
+      // Fast path: a flag without quotes or escapes is taken as one slice.
+      let end = pos + 2;
+      while (end < n && !isSpaceCode(line.charCodeAt(end))) end++;
+      const w = line.slice(pos, end);
+      if (!w.includes('"') && !w.includes("'") && !w.includes(escape)) {
+        if (w === '--') return { rest: line.slice(end), restAt: end, flags, flagAt };
+        flags.push(w);
+        flagAt.push(pos);
+        pos = end - 1;
+        continue;
       }
       phase = 1;
       wordStart = pos;
