@@ -168,8 +168,6 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
 
   app.use('*', requestLog(deps.log));
-  app.use('/v1/*', requireJson);
-  app.use('/v1/*', readBody);
 
   app.get('/v1/health', (c) => c.json({ status: 'ok' }));
   app.doc31('/v1/openapi.json', {
@@ -179,11 +177,15 @@ export function createApi(deps: ApiDeps): ApiApp {
   });
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
 
+  const requireToken = authenticate(deps);
   app.use('/v1/*', async (c, next) => {
     // Health and the API description are public; everything else needs a token.
     if (c.req.path === '/v1/health' || c.req.path === '/v1/openapi.json') return next();
-    return authenticate(deps)(c, next);
+    return requireToken(c, next);
   });
+  // Bodies are read only for authenticated callers, so strangers cannot make the server buffer them.
+  app.use('/v1/*', requireJson);
+  app.use('/v1/*', readBody);
 
   registerTokenRoutes(app, deps);
   registerAppRoutes(app, deps);
