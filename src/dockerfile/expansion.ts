@@ -67,6 +67,17 @@ export function expandsVariables(keyword: string): boolean {
 }
 
 function expansionError(file: string, raw: RawInstruction, word: string, err: ShellSyntaxError): never {
+  if (err.requiredVariable !== undefined) {
+    // The `${v:?message}` text is itself expanded and could hold a build-arg
+    // value, so the error quotes the Dockerfile's word instead.
+    throw new DockerfileError({
+      file,
+      at: raw.positions.args,
+      problem: `${JSON.stringify(word)} requires ${err.requiredVariable} to be set`,
+      excerpt: trimSpace(raw.original),
+      fix: `pass --build-arg ${err.requiredVariable}=VALUE or give the ARG a default`,
+    });
+  }
   throw new DockerfileError({
     file,
     at: raw.positions.args,

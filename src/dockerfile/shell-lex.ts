@@ -36,7 +36,11 @@ export interface ShellWordResult {
 
 /** A problem in a word (bad substitution, unmatched quote, `${v:?}`). */
 export class ShellSyntaxError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** For `${v:?msg}` errors: the variable that was unset or empty. */
+    readonly requiredVariable?: string,
+  ) {
     super(message);
     this.name = 'ShellSyntaxError';
   }
@@ -346,10 +350,10 @@ class WordScanner {
           return unsetLike ? '' : word;
         case 0x3f /* ? */:
           if (value === undefined) {
-            throw new ShellSyntaxError(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`);
+            throw new ShellSyntaxError(`${name}: ${word !== '' ? word : 'is not allowed to be unset'}`, name);
           }
           if (nullIsUnset && value === '') {
-            throw new ShellSyntaxError(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`);
+            throw new ShellSyntaxError(`${name}: ${word !== '' ? word : 'is not allowed to be empty'}`, name);
           }
           return value;
         case 0x25 /* % */:
@@ -510,7 +514,7 @@ export function processWord(word: string, env: EnvLookup, opts: ShellLexOptions 
     return { result, words, matched: sc.matched, unmatched: sc.unmatched };
   } catch (err) {
     if (err instanceof ShellSyntaxError) {
-      throw new ShellSyntaxError(`failed to process ${JSON.stringify(word)}: ${err.message}`);
+      throw new ShellSyntaxError(`failed to process ${JSON.stringify(word)}: ${err.message}`, err.requiredVariable);
     }
     throw err;
   }
