@@ -5,7 +5,14 @@
 // a DockerfileError with file, line and column; nothing here reads files.
 import { DockerfileError, type Position } from './errors.js';
 import { editDistance, MountSpecError, parseRunMount, type RunMount } from './mounts.js';
-import { chompHeredocContent, mustParseHeredocWord, trimSpace, type RawDockerfile, type RawInstruction } from './parser.js';
+import {
+  chompHeredocContent,
+  mustParseHeredocWord,
+  trimSpace,
+  type ParseWarning,
+  type RawDockerfile,
+  type RawInstruction,
+} from './parser.js';
 
 export interface KeyValuePair {
   key: string;
@@ -224,6 +231,8 @@ export interface DockerfileInstructions {
   /** ARG instructions before the first FROM (visible in FROM lines). */
   metaArgs: ArgCommand[];
   stages: Stage[];
+  /** The parser's warnings (empty continuation lines). */
+  warnings: ParseWarning[];
 }
 
 export const INSTRUCTION_NAMES = [
@@ -829,5 +838,5 @@ export function parseInstructions(tree: RawDockerfile): DockerfileInstructions {
     const last = s.commands[s.commands.length - 1];
     s.endLine = last ? last.endLine : s.raw.endLine;
   }
-  return { file: tree.file, escape: tree.escape, directives: tree.directives, metaArgs, stages };
+  return { file: tree.file, escape: tree.escape, directives: tree.directives, metaArgs, stages, warnings: tree.warnings };
 }

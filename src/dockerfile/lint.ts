@@ -31,6 +31,7 @@ export const LINT_RULES = {
   'secret-optional-missing': 'warning',
   'secret-not-mounted': 'warning',
   'syntax-needs-pull': 'warning',
+  'empty-continuation-line': 'warning',
 } as const satisfies Record<string, Severity>;
 
 export type LintRule = keyof typeof LINT_RULES;
@@ -347,6 +348,17 @@ export function check(ins: DockerfileInstructions, options: LintOptions = {}): F
         '',
         `# syntax=${syntax} names a frontend image that must be pulled, and Hangar builds with its own frontend`,
         'use # syntax=docker/dockerfile:1 or remove the line',
+      ),
+    );
+  }
+  for (const w of ins.warnings ?? []) {
+    out.push(
+      finding(
+        'empty-continuation-line',
+        w.line,
+        '',
+        'an empty line inside a continued instruction is skipped, and BuildKit plans to reject it',
+        'remove the empty line, or end the instruction before it',
       ),
     );
   }

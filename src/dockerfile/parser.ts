@@ -693,7 +693,7 @@ export function parse(text: string, options: ParseOptions = {}): RawDockerfile {
     const map = new LineMap();
     map.add(0, current, lead + 1);
     let buf = text0;
-    let emptyContinuation = false;
+    let emptyContinuation = 0;
     while (!eol && i < lines.length) {
       const rawNext = lines[i++] as string;
       let t = trimNewline(rawNext);
@@ -701,7 +701,7 @@ export function parse(text: string, options: ParseOptions = {}): RawDockerfile {
       current++;
       if (isComment(t)) continue;
       if (trimLeftSpace(t).length === 0) {
-        emptyContinuation = true;
+        if (emptyContinuation === 0) emptyContinuation = current;
         continue;
       }
       [t, eol] = trimContinuation(t);
@@ -710,7 +710,7 @@ export function parse(text: string, options: ParseOptions = {}): RawDockerfile {
     }
     if (emptyContinuation) {
       warnings.push({
-        line: current,
+        line: emptyContinuation,
         message: `empty continuation line in ${JSON.stringify(trimSpace(buf).slice(0, 60))}; remove the empty line or the trailing escape before it`,
       });
     }
