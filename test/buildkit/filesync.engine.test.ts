@@ -122,15 +122,15 @@ describe('FileSync on the Docker Engine', () => {
     const first = await (await runChildBuild({ mode: 'sync', dir, script: 'sha256sum big.bin' })).done;
     expect(first.ok, first.error).toBe(true);
     expect(first.output).toContain(`${expected}  big.bin`);
-    expect(first.bytesSynced).toBe(200 * (1 << 20));
+    expect(first.bytesSynced, 'the first sync sends the whole file').toBe(200 * (1 << 20));
     // Peak resident memory of the whole client process.
     console.log(`filesync 200 MB: client peak RSS ${Math.round(first.maxRssKiB / 1024)} MB`);
-    expect(first.maxRssKiB).toBeLessThan(150 * 1024);
+    expect(first.maxRssKiB, 'client peak RSS (KiB)').toBeLessThan(150 * 1024);
 
     const second = await (await runChildBuild({ mode: 'sync', dir, script: 'sha256sum big.bin' })).done;
     expect(second.ok, second.error).toBe(true);
     expect(second.output).toContain(`${expected}  big.bin`);
-    expect(second.bytesSynced).toBe(0);
+    expect(second.bytesSynced, 'a second identical sync sends no contents').toBe(0);
   });
 
   it('sends a 20,000-file tree and a second identical sync transfers no contents', async () => {
@@ -155,6 +155,6 @@ describe('FileSync on the Docker Engine', () => {
     expect(first.bytesSynced).toBeGreaterThan(0);
     const second = await syncAndRun(dir, script);
     expect(second.output).toContain('20000\n');
-    expect(second.bytesSynced).toBe(0);
+    expect(second.bytesSynced, 'a second identical sync sends no contents').toBe(0);
   });
 });
