@@ -233,7 +233,8 @@ class Client implements BuildKitClient {
           await solve.catch(() => undefined);
           // A gateway call that failed because the solve had already failed: report the cause.
           if (!(frontendError instanceof UserError) && solveError !== undefined) throw solveError;
-          throw frontendError instanceof UserError ? frontendError : new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`, { cause: frontendError });
+          // No `cause`: the original error's text has not been through the redactor.
+          throw frontendError instanceof UserError ? frontendError : new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`);
         }
       }
 
