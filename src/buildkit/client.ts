@@ -234,7 +234,11 @@ class Client implements BuildKitClient {
           // A gateway call that failed because the solve had already failed: report the cause.
           if (!(frontendError instanceof UserError) && solveError !== undefined) throw solveError;
           // No `cause`: the original error's text has not been through the redactor.
-          throw frontendError instanceof UserError ? frontendError : new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`);
+          if (frontendError instanceof UserError) {
+            const text = redactor.redactText(frontendError.message);
+            throw text === frontendError.message ? frontendError : new UserError(text);
+          }
+          throw new BuildFailedError(`the build failed: ${redactor.redactText(errorText(frontendError))}`);
         }
       }
 
