@@ -34,6 +34,12 @@ describe('hangar server API', () => {
       expect(Object.keys(doc.paths)).toContain(p);
     }
     expect(JSON.stringify(doc.paths['/v1/apps/{app}/secrets'].post)).toContain('value_base64');
+    // Values are write-only: no response of any route has a field that could carry one.
+    for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { responses: unknown }>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        expect(JSON.stringify(op.responses), `${method} ${path}`).not.toMatch(/value/i);
+      }
+    }
   });
 
   it('answers 401 without a token and the same 401 for unknown and wrong tokens', async () => {
