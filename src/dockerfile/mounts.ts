@@ -157,6 +157,25 @@ export function splitCsvRecord(line: string): string[] {
   }
 }
 
+/** Go's path.Clean: the shortest equivalent slash path (`.` for an empty one). */
+export function goPathClean(p: string): string {
+  if (p === '') return '.';
+  const rooted = p.startsWith('/');
+  const out: string[] = [];
+  for (const part of p.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') {
+      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
+      else if (!rooted) out.push('..');
+      continue;
+    }
+    out.push(part);
+  }
+  const joined = out.join('/');
+  if (rooted) return '/' + joined;
+  return joined === '' ? '.' : joined;
+}
+
 /** Go's path.Base: the last element, `.` for an empty path, `/` for the root. */
 export function pathBase(p: string): string {
   if (p === '') return '.';
@@ -411,6 +430,7 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
       };
     }
     case 'ssh': {
+      if (source !== '') throw new MountSpecError('ssh does not support source', 'name the agent with id= instead');
       const sid = id !== '' ? id : 'default';
       return {
         ...common,
@@ -424,11 +444,11 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
       };
     }
     case 'cache':
-      if (target === '') throw new MountSpecError('cache mount requires a target', 'add target=/path');
+      // An empty or relative target is resolved against WORKDIR by the compiler.
       return {
         ...common,
         type,
-        id: id !== '' ? id : target,
+        id: id !== '' ? id : goPathClean(target),
         target,
         readOnly: ro,
         sharing: sharing === '' ? 'shared' : sharing,
@@ -439,10 +459,8 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
         gid: gid ?? 0,
       };
     case 'tmpfs':
-      if (target === '') throw new MountSpecError('tmpfs mount requires a target', 'add target=/path');
       return { ...common, type, target, size: sizeLimit };
     case 'bind':
-      if (target === '') throw new MountSpecError('bind mount requires a target', 'add target=/path');
       return { ...common, type, target, source, from, readOnly: ro };
   }
 }

@@ -670,6 +670,10 @@ export function parse(text: string, options: ParseOptions = {}): RawDockerfile {
   let i = 0;
 
   const trimContinuation = (s: string): [string, boolean] => {
+    // Most lines do not end in the escape token: skip the regex for them.
+    let j = s.length - 1;
+    while (j >= 0 && (s.charCodeAt(j) === 0x20 || s.charCodeAt(j) === 0x09)) j--;
+    if (j < 0 || s[j] !== d.escape) return [s, true];
     const m = d.continuation.exec(s);
     if (!m) return [s, true];
     return [s.slice(0, m.index) + (m[1] ?? ''), false];
