@@ -96,6 +96,21 @@ describe('hangar build bad input', () => {
     expect(oneSentence(a.stderr)).toContain('--build-arg 1X is not a valid name');
   });
 
+  it('names an unreachable or unknown builder and refuses unknown flag values', async () => {
+    const sock = await build(['--builder', 'unix:///nonexistent/hangar.sock', '--secret', 'id=needed,src=secret.txt', '.']);
+    expect(sock.status).toBe(1);
+    expect(sock.stderr).toContain('hangar: cannot reach the builder at unix:///nonexistent/hangar.sock');
+    const scheme = await build(['--builder', 'ftp://x', '--secret', 'id=needed,src=secret.txt', '.']);
+    expect(scheme.status).toBe(1);
+    expect(scheme.stderr).toContain('hangar: builder URL scheme "ftp" is not supported');
+    const progress = await build(['--progress', 'fancy', '.']);
+    expect(progress.status).toBe(1);
+    expect(progress.stderr).toContain("argument 'fancy' is invalid");
+    const cache = await build(['--secret-cache', 'always', '.']);
+    expect(cache.status).toBe(1);
+    expect(cache.stderr).toContain("argument 'always' is invalid");
+  });
+
   it('warns about a secret given but never mounted, then fails on the unreachable builder', async () => {
     const r = await build(['--secret', 'id=needed,src=secret.txt', '--secret', `id=unused,src=secret.txt`, '.']);
     expect(r.stderr).toContain('hangar: warning: secret "unused" was given but no RUN step of this build mounts it.');
