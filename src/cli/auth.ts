@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { HangarClient } from '../client/api.js';
-import { clientFor, readStdin } from '../client/cli-support.js';
+import { clientFor, readValueInput } from '../client/cli-support.js';
 import { cliConfigPath, readCliConfig, resolveApiTarget, writeCliConfig } from '../config/paths.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
@@ -19,7 +19,7 @@ export const authCommands = {
       .option('--token <token>', 'the API token (default: read from stdin)')
       .option('--api-url <url>', 'the API URL (default: HANGAR_API_URL, the saved one, or http://127.0.0.1:4280)')
       .action(async (opts: { token?: string; apiUrl?: string }) => {
-        const token = (opts.token ?? (await readStdin(ctx)).toString('utf8')).trim();
+        const token = (opts.token ?? (await readValueInput(ctx, 'API token: ')).toString('utf8')).trim();
         if (!token) throw new UserError('no token given; pass --token TOKEN or pipe the token on stdin.');
         const target = resolveApiTarget(ctx.env);
         const url = (opts.apiUrl ?? target.url).replace(/\/+$/, '');

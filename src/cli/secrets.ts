@@ -3,7 +3,7 @@
 // they are never printed, and `list` shows names and digests only.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { addAppOption, appFor, clientFor, plural, readStdin } from '../client/cli-support.js';
+import { addAppOption, appFor, clientFor, plural, readStdin, readValueInput } from '../client/cli-support.js';
 import type { SecretJson } from '../client/api.js';
 import { parseDotenv } from '../client/dotenv.js';
 import { checkDistinctNames, checkSecretName, checkSecretValue, SECRET_NAME_MAX, SECRET_NAME_PATTERN } from '../vault/rules.js';
@@ -65,7 +65,7 @@ export const secretsCommands = {
         }
       }
       checkDistinctNames(parsed.map((p) => p.name));
-      const stdinValue = fromStdin !== undefined ? await readStdin(ctx) : undefined;
+      const stdinValue = fromStdin !== undefined ? await readValueInput(ctx, `Value of ${fromStdin} (one line; pipe it in for multi-line or binary values): `) : undefined;
       const inputs = parsed.map((p) => ({ name: p.name, value: p.value ?? stdinValue! }));
       for (const s of inputs) checkSecretValue(s.name, s.value);
       const set = await clientFor(ctx).setSecrets(app, inputs, Boolean(opts.stage));

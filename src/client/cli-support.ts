@@ -2,6 +2,7 @@
 // the app a command is about, and reading stdin byte for byte. No business
 // logic; never echoes what it reads.
 import type { Command } from 'commander';
+import { UserError } from '../errors.js';
 import type { CliContext } from '../cli/context.js';
 import { resolveApiTarget, resolveAppName } from '../config/paths.js';
 import { HangarClient } from './api.js';
@@ -25,6 +26,40 @@ export async function readStdin(ctx: CliContext): Promise<Buffer> {
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * Reads one line typed at a terminal without echoing it (raw mode), so a value never shows on
+ * screen; Backspace edits, Ctrl-C aborts, Enter ends. Used only when stdin is a TTY.
+ */
+export async function readTerminalLine(ctx: CliContext, prompt: string): Promise<Buffer> {
+  const tty = ctx.stdin as NodeJS.ReadableStream & { setRawMode?: (raw: boolean) => void };
+  ctx.stderr.write(prompt);
+  tty.setRawMode?.(true);
+  const bytes: number[] = [];
+  try {
+    for await (const chunk of tty as AsyncIterable<Buffer | string>) {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+      for (const byte of b) {
+        if (byte === 0x03) throw new UserError('cancelled at the prompt; nothing was changed.');
+        if (byte === 0x0d || byte === 0x0a || byte === 0x04) return Buffer.from(bytes);
+        if (byte === 0x7f || byte === 0x08) {
+          // Drop a whole UTF-8 character: its continuation bytes, then its lead byte.
+          while (bytes.length && (bytes[bytes.length - 1]! & 0xc0) === 0x80) bytes.pop();
+          bytes.pop();
+        } else bytes.push(byte);
+      }
+    }
+    return Buffer.from(bytes);
+  } finally {
+    tty.setRawMode?.(false);
+    ctx.stderr.write('\n');
+  }
+}
+
+/** A value from stdin: byte for byte from a pipe or file; one typed line from a terminal. */
+export function readValueInput(ctx: CliContext, prompt: string): Promise<Buffer> {
+  return ctx.stdin.isTTY ? readTerminalLine(ctx, prompt) : readStdin(ctx);
 }
 
 export function plural(n: number, word: string): string {
