@@ -189,7 +189,6 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   values.clear();
 
   const excludePatterns = await readDockerignore(contextDir);
-  // The Dockerfile and .dockerignore never need to reach the builder as context files of their own.
   let client: BuildKitClient | undefined;
   try {
     client = await connectBuilder(req.builder, req.env);

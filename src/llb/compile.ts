@@ -10,7 +10,6 @@
 // (`secretCacheKeys` holds keyed digests, never values).
 import { posix } from 'node:path';
 import {
-  DockerfileError,
   StageScope,
   expandStageBase,
   parse,
@@ -725,6 +724,3 @@ export function secretEnvWrapper(secrets: { env: string; path: string }[], argv:
   );
   return ['/bin/sh', '-c', `${lines.join('\n')}\nexec "$@"`, 'hangar-secret-env', ...argv];
 }
-
-/** Re-exported for callers that need to tell a Dockerfile problem from other user errors. */
-export { DockerfileError };
