@@ -238,4 +238,19 @@ describe('BuildKit on the Docker Engine', () => {
     expect(err).toBeInstanceOf(BuildFailedError);
     expect((err as Error).message).toMatch(/^the build failed: .*exit code: 7/);
   });
+
+  it("redacts secret values from a frontend's own error", async () => {
+    const secrets = new SecretStore();
+    secrets.set('token', 'value-in-an-error');
+    const err = await client
+      .build({
+        frontend: async () => {
+          throw new UserError('the build argument TOKEN=value-in-an-error looks like a secret; pass it with --secret instead.');
+        },
+        secrets,
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toBe('the build argument TOKEN=**** looks like a secret; pass it with --secret instead.');
+  });
 });
