@@ -294,8 +294,26 @@ const EMPTY_FLAGS: FlagValues = { values: new Map(), lists: new Map(), used: new
 
 // BuildKit's instruction flags: `--name=value`, `--name` for booleans,
 // repeatable list flags; a bare `--` ends the flags.
+// Defaults per flag table, shared by every instruction that gives no flags
+// (most of them); the lists are frozen so a shared one cannot be changed.
+const DEFAULT_FLAGS = new Map<Record<string, FlagSpec>, FlagValues>();
+
+function defaultFlags(specs: Record<string, FlagSpec>): FlagValues {
+  let d = DEFAULT_FLAGS.get(specs);
+  if (!d) {
+    d = { values: new Map(), lists: new Map(), used: new Set() };
+    for (const [name, spec] of Object.entries(specs)) {
+      if (spec.kind === 'bool') d.values.set(name, spec.def ?? 'false');
+      else if (spec.kind === 'string') d.values.set(name, spec.def ?? '');
+      else d.lists.set(name, Object.freeze([]) as unknown as string[]);
+    }
+    DEFAULT_FLAGS.set(specs, d);
+  }
+  return d;
+}
+
 function parseFlags(ctx: InstructionContext, specs: Record<string, FlagSpec>): FlagValues {
-  if (ctx.raw.flags.length === 0 && specs === NO_FLAGS) return EMPTY_FLAGS;
+  if (ctx.raw.flags.length === 0) return specs === NO_FLAGS ? EMPTY_FLAGS : defaultFlags(specs);
   const values = new Map<string, string>();
   const lists = new Map<string, string[]>();
   const used = new Set<string>();
@@ -399,16 +417,6 @@ const HEALTHCHECK_FLAGS: Record<string, FlagSpec> = {
   'start-interval': { kind: 'string' },
   retries: { kind: 'string' },
 };
-
-function base(raw: RawInstruction): CommandBase {
-  return {
-    name: raw.command,
-    startLine: raw.startLine,
-    endLine: raw.endLine,
-    code: trimSpace(raw.original),
-    raw,
-  };
-}
 
 function kvps(ctx: InstructionContext, args: string[], name: string): KeyValuePair[] {
   if (args.length === 0) ctx.failArgs(`${name} requires at least one argument`, `write ${name} NAME=VALUE`);
@@ -542,7 +550,7 @@ function parseRun(ctx: InstructionContext): RunCommand {
   const mountSpecs = f.lists.get('mount') as string[];
   const mounts = mountSpecs.map((spec, i) => parseMountAt(ctx, spec, i));
   return {
-    ...base(raw),
+    name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
     kind: 'run',
     cmdLine: shellForm(raw),
     prependShell: !raw.json,
@@ -635,10 +643,10 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       noFlags();
       const cmdLine = shellForm(raw);
       if (raw.keyword === 'cmd') {
-        return { ...base(raw), kind: 'cmd', cmdLine, prependShell: !raw.json, files: inlineFiles(raw) };
+        return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'cmd', cmdLine, prependShell: !raw.json, files: inlineFiles(raw) };
       }
       return {
-        ...base(raw),
+        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
         kind: 'entrypoint',
         cmdLine: cmdLine.length === 0 ? null : cmdLine,
         prependShell: !raw.json,
@@ -649,7 +657,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (args.length < 2) sourcesAndDest(ctx, KW);
       const f = parseFlags(ctx, COPY_FLAGS);
       return {
-        ...base(raw),
+        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
         kind: 'copy',
         ...sourcesAndDest(ctx, KW),
         from: f.values.get('from') as string,
@@ -664,7 +672,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (args.length < 2) sourcesAndDest(ctx, KW);
       const f = parseFlags(ctx, ADD_FLAGS);
       return {
-        ...base(raw),
+        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
         kind: 'add',
         ...sourcesAndDest(ctx, KW),
         chown: f.values.get('chown') as string,
@@ -678,10 +686,10 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
     }
     case 'env':
       noFlags();
-      return { ...base(raw), kind: 'env', env: kvps(ctx, args, 'ENV') };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'env', env: kvps(ctx, args, 'ENV') };
     case 'label':
       noFlags();
-      return { ...base(raw), kind: 'label', labels: kvps(ctx, args, 'LABEL') };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'label', labels: kvps(ctx, args, 'LABEL') };
     case 'arg': {
       noFlags();
       if (args.length < 1) ctx.failArgs('ARG requires at least one argument', 'write ARG NAME or ARG NAME=DEFAULT');
@@ -691,28 +699,28 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
         if (eq === 0) ctx.failArgs('ARG names can not be blank', 'write ARG NAME=DEFAULT');
         return { key: a.slice(0, eq), value: a.slice(eq + 1) };
       });
-      return { ...base(raw), kind: 'arg', args: defs };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'arg', args: defs };
     }
     case 'expose':
       if (args.length === 0) ctx.failArgs('EXPOSE requires at least one argument', 'write EXPOSE PORT[/PROTO]');
       noFlags();
-      return { ...base(raw), kind: 'expose', ports: [...args].sort() };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'expose', ports: [...args].sort() };
     case 'workdir':
       exactlyOne();
       noFlags();
-      return { ...base(raw), kind: 'workdir', path: args[0] as string };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'workdir', path: args[0] as string };
     case 'user':
       exactlyOne();
       noFlags();
-      return { ...base(raw), kind: 'user', user: args[0] as string };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'user', user: args[0] as string };
     case 'maintainer':
       exactlyOne();
       noFlags();
-      return { ...base(raw), kind: 'maintainer', maintainer: args[0] as string };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'maintainer', maintainer: args[0] as string };
     case 'stopsignal':
       exactlyOne();
       noFlags();
-      return { ...base(raw), kind: 'stopsignal', signal: args[0] as string };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'stopsignal', signal: args[0] as string };
     case 'volume': {
       if (args.length === 0) ctx.failArgs('VOLUME requires at least one argument', 'write VOLUME /path');
       noFlags();
@@ -721,7 +729,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
         if (t === '') ctx.failArgs('VOLUME specified can not be an empty string', 'give a path');
         return t;
       });
-      return { ...base(raw), kind: 'volume', volumes };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'volume', volumes };
     }
     case 'shell': {
       noFlags();
@@ -730,7 +738,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (!raw.json) {
         ctx.failArgs('SHELL requires the arguments to be in JSON form', 'write SHELL ["executable", "param1"]');
       }
-      return { ...base(raw), kind: 'shell', shell };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'shell', shell };
     }
     case 'healthcheck':
       return parseHealthcheck(ctx);
@@ -746,7 +754,7 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       parseCommand(new InstructionContext(ctx.file, { ...raw.next, heredocs: raw.heredocs }));
       let expression = raw.original.replace(/^\s*ONBUILD\s*/i, '');
       for (const h of raw.heredocs) expression += `\n${h.content}${h.name}`;
-      return { ...base(raw), kind: 'onbuild', expression, trigger: raw.next };
+      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'onbuild', expression, trigger: raw.next };
     }
     default: {
       const best = INSTRUCTION_NAMES.map((n) => [n, editDistance(raw.keyword, n)] as const).sort((a, b) => a[1] - b[1])[0];
@@ -775,7 +783,7 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
       });
     }
     return {
-      ...base(raw),
+      name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
       kind: 'healthcheck',
       health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 },
     };
@@ -793,7 +801,7 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
     if (retries < 0) ctx.fail(`--retries cannot be negative (${retries})`, { at, fix: 'give --retries 0 or more' });
   }
   return {
-    ...base(raw),
+    name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
     kind: 'healthcheck',
     health: {
       test: [raw.json ? 'CMD' : 'CMD-SHELL', ...cmd],

@@ -404,7 +404,6 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
   if (sharing !== '' && type !== 'cache') {
     throw new MountSpecError(`invalid cache sharing set for ${type} mount`, 'sharing applies to cache mounts');
   }
-  const common = { spec, line, unexpanded };
 
   switch (type) {
     case 'secret': {
@@ -418,7 +417,7 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
       let tgt: string | null = target !== '' ? target : null;
       if (env === null && tgt === null) tgt = `/run/secrets/${pathBase(sid)}`;
       return {
-        ...common,
+        spec, line, unexpanded,
         type,
         id: sid,
         target: tgt,
@@ -433,7 +432,7 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
       if (source !== '') throw new MountSpecError('ssh does not support source', 'name the agent with id= instead');
       const sid = id !== '' ? id : 'default';
       return {
-        ...common,
+        spec, line, unexpanded,
         type,
         id: sid,
         target: target !== '' ? target : '/run/buildkit/ssh_agent.0',
@@ -446,7 +445,7 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
     case 'cache':
       // An empty or relative target is resolved against WORKDIR by the compiler.
       return {
-        ...common,
+        spec, line, unexpanded,
         type,
         id: id !== '' ? id : goPathClean(target),
         target,
@@ -459,8 +458,8 @@ export function parseRunMount(spec: string, line: number, expand?: MountValueExp
         gid: gid ?? 0,
       };
     case 'tmpfs':
-      return { ...common, type, target, size: sizeLimit };
+      return { spec, line, unexpanded, type, target, size: sizeLimit };
     case 'bind':
-      return { ...common, type, target, source, from, readOnly: ro };
+      return { spec, line, unexpanded, type, target, source, from, readOnly: ro };
   }
 }
