@@ -550,7 +550,11 @@ function parseRun(ctx: InstructionContext): RunCommand {
   const mountSpecs = f.lists.get('mount') as string[];
   const mounts = mountSpecs.map((spec, i) => parseMountAt(ctx, spec, i));
   return {
-    name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+    name: raw.command,
+    startLine: raw.startLine,
+    endLine: raw.endLine,
+    code: trimSpace(raw.original),
+    raw,
     kind: 'run',
     cmdLine: shellForm(raw),
     prependShell: !raw.json,
@@ -643,10 +647,24 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       noFlags();
       const cmdLine = shellForm(raw);
       if (raw.keyword === 'cmd') {
-        return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'cmd', cmdLine, prependShell: !raw.json, files: inlineFiles(raw) };
+        return {
+          name: raw.command,
+          startLine: raw.startLine,
+          endLine: raw.endLine,
+          code: trimSpace(raw.original),
+          raw,
+          kind: 'cmd',
+          cmdLine,
+          prependShell: !raw.json,
+          files: inlineFiles(raw),
+        };
       }
       return {
-        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
         kind: 'entrypoint',
         cmdLine: cmdLine.length === 0 ? null : cmdLine,
         prependShell: !raw.json,
@@ -657,7 +675,11 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (args.length < 2) sourcesAndDest(ctx, KW);
       const f = parseFlags(ctx, COPY_FLAGS);
       return {
-        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
         kind: 'copy',
         ...sourcesAndDest(ctx, KW),
         from: f.values.get('from') as string,
@@ -672,7 +694,11 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (args.length < 2) sourcesAndDest(ctx, KW);
       const f = parseFlags(ctx, ADD_FLAGS);
       return {
-        name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
         kind: 'add',
         ...sourcesAndDest(ctx, KW),
         chown: f.values.get('chown') as string,
@@ -686,10 +712,26 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
     }
     case 'env':
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'env', env: kvps(ctx, args, 'ENV') };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'env',
+        env: kvps(ctx, args, 'ENV'),
+      };
     case 'label':
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'label', labels: kvps(ctx, args, 'LABEL') };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'label',
+        labels: kvps(ctx, args, 'LABEL'),
+      };
     case 'arg': {
       noFlags();
       if (args.length < 1) ctx.failArgs('ARG requires at least one argument', 'write ARG NAME or ARG NAME=DEFAULT');
@@ -699,28 +741,76 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
         if (eq === 0) ctx.failArgs('ARG names can not be blank', 'write ARG NAME=DEFAULT');
         return { key: a.slice(0, eq), value: a.slice(eq + 1) };
       });
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'arg', args: defs };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'arg',
+        args: defs,
+      };
     }
     case 'expose':
       if (args.length === 0) ctx.failArgs('EXPOSE requires at least one argument', 'write EXPOSE PORT[/PROTO]');
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'expose', ports: [...args].sort() };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'expose',
+        ports: [...args].sort(),
+      };
     case 'workdir':
       exactlyOne();
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'workdir', path: args[0] as string };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'workdir',
+        path: args[0] as string,
+      };
     case 'user':
       exactlyOne();
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'user', user: args[0] as string };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'user',
+        user: args[0] as string,
+      };
     case 'maintainer':
       exactlyOne();
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'maintainer', maintainer: args[0] as string };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'maintainer',
+        maintainer: args[0] as string,
+      };
     case 'stopsignal':
       exactlyOne();
       noFlags();
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'stopsignal', signal: args[0] as string };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'stopsignal',
+        signal: args[0] as string,
+      };
     case 'volume': {
       if (args.length === 0) ctx.failArgs('VOLUME requires at least one argument', 'write VOLUME /path');
       noFlags();
@@ -729,7 +819,15 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
         if (t === '') ctx.failArgs('VOLUME specified can not be an empty string', 'give a path');
         return t;
       });
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'volume', volumes };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'volume',
+        volumes,
+      };
     }
     case 'shell': {
       noFlags();
@@ -738,7 +836,15 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       if (!raw.json) {
         ctx.failArgs('SHELL requires the arguments to be in JSON form', 'write SHELL ["executable", "param1"]');
       }
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'shell', shell };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'shell',
+        shell,
+      };
     }
     case 'healthcheck':
       return parseHealthcheck(ctx);
@@ -754,7 +860,16 @@ function parseCommand(ctx: InstructionContext): Command | Stage {
       parseCommand(new InstructionContext(ctx.file, { ...raw.next, heredocs: raw.heredocs }));
       let expression = raw.original.replace(/^\s*ONBUILD\s*/i, '');
       for (const h of raw.heredocs) expression += `\n${h.content}${h.name}`;
-      return { name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw, kind: 'onbuild', expression, trigger: raw.next };
+      return {
+        name: raw.command,
+        startLine: raw.startLine,
+        endLine: raw.endLine,
+        code: trimSpace(raw.original),
+        raw,
+        kind: 'onbuild',
+        expression,
+        trigger: raw.next,
+      };
     }
     default: {
       const best = INSTRUCTION_NAMES.map((n) => [n, editDistance(raw.keyword, n)] as const).sort((a, b) => a[1] - b[1])[0];
@@ -783,7 +898,11 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
       });
     }
     return {
-      name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+      name: raw.command,
+      startLine: raw.startLine,
+      endLine: raw.endLine,
+      code: trimSpace(raw.original),
+      raw,
       kind: 'healthcheck',
       health: { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, startInterval: 0, retries: 0 },
     };
@@ -801,7 +920,11 @@ function parseHealthcheck(ctx: InstructionContext): HealthcheckCommand {
     if (retries < 0) ctx.fail(`--retries cannot be negative (${retries})`, { at, fix: 'give --retries 0 or more' });
   }
   return {
-    name: raw.command, startLine: raw.startLine, endLine: raw.endLine, code: trimSpace(raw.original), raw,
+    name: raw.command,
+    startLine: raw.startLine,
+    endLine: raw.endLine,
+    code: trimSpace(raw.original),
+    raw,
     kind: 'healthcheck',
     health: {
       test: [raw.json ? 'CMD' : 'CMD-SHELL', ...cmd],
