@@ -1,9 +1,10 @@
 // `hangar dockerfile check`: findings about how a Dockerfile handles secrets
 // (names that look secret in ARG/ENV, secrets copied or redirected into the
-// image, echoed to the build log, read without a mount, required but not
-// given, given but never mounted) and a `# syntax` that needs a pull. Pure and
-// heuristic about shell text; it sees secret ids and paths, never values.
-import type { Command, DockerfileInstructions, RunCommand, Stage } from './instructions.js';
+// image, echoed or traced to the build log, read without a mount, required
+// but not given, given but never mounted), a `# syntax` that needs a pull and
+// empty continuation lines. Pure and heuristic about shell text (a flow
+// check, not a shell); it sees secret ids and paths, never values.
+import type { Command, DockerfileInstructions, RunCommand } from './instructions.js';
 import type { SecretMount } from './mounts.js';
 import { stageLabel } from './outline.js';
 
@@ -370,7 +371,7 @@ export function check(ins: DockerfileInstructions, options: LintOptions = {}): F
   const mounted = new Map<string, SecretMount[]>();
   for (const st of ins.stages) {
     const label = stageLabel(st);
-    for (const c of st.commands) lintCommand(c, st, label, out, mounted);
+    for (const c of st.commands) lintCommand(c, label, out, mounted);
   }
   const given = options.givenSecrets ? new Set(options.givenSecrets) : undefined;
   for (const [id, ms] of mounted) {
@@ -433,7 +434,7 @@ function argFinding(key: string, line: number, stage: string): Finding {
   );
 }
 
-function lintCommand(c: Command, st: Stage, label: string, out: Finding[], mounted: Map<string, SecretMount[]>): void {
+function lintCommand(c: Command, label: string, out: Finding[], mounted: Map<string, SecretMount[]>): void {
   if (c.kind === 'arg') {
     for (const d of c.args) if (looksLikeSecretName(d.key)) out.push(argFinding(d.key, c.startLine, label));
     return;
@@ -455,7 +456,6 @@ function lintCommand(c: Command, st: Stage, label: string, out: Finding[], mount
     return;
   }
   if (c.kind !== 'run') return;
-  void st;
   const secrets = c.mounts.filter((m): m is SecretMount => m.type === 'secret');
   for (const m of secrets) {
     const list = mounted.get(m.id) ?? [];
