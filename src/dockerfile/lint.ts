@@ -79,6 +79,8 @@ const OUTPUT_COMMANDS = new Set([
   'awk',
   'sed',
 ]);
+// Commands whose output contains their arguments, substitutions included.
+const EMBEDDING_COMMANDS = new Set(['echo', 'printf', 'sed', 'awk']);
 // Commands that pass data through unchanged or trivially encoded.
 const PASS_THROUGH = new Set(['cat', 'base64', 'xxd', 'od', 'hexdump', 'tr', 'rev', 'head', 'tail', 'tee', 'sed', 'awk']);
 
@@ -294,7 +296,13 @@ function analyzeScript(script: string, refs: SecretRefs): ScriptFinding[] {
         }
       }
       const redirect = fileRedirect(seg.text);
-      if (redirect && (any || flowing) && !removedLater(pipelines, pi, redirect)) {
+      // Only output that carries the secret counts: `cat s > f` or
+      // `echo "$(cat s)" > f` does, `wc -c < s > f` does not.
+      const carries =
+        (flowing && PASS_THROUGH.has(cmd)) ||
+        ((OUTPUT_COMMANDS.has(cmd) || PASS_THROUGH.has(cmd)) && direct) ||
+        (EMBEDDING_COMMANDS.has(cmd) && any);
+      if (redirect && carries && !removedLater(pipelines, pi, redirect)) {
         found.push({ rule: 'secret-copied-to-filesystem', detail: `\`${flowing ? whole : seg.text}\` writes to ${redirect}` });
         flowing = false;
         continue;

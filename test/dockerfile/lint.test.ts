@@ -23,6 +23,7 @@ describe('secret lint on RUN scripts', () => {
     ['echo "$TOKEN" > /root/.token', ['secret-copied-to-filesystem']],
     ['cat /run/secrets/s | tee /app/copy', ['secret-copied-to-filesystem']],
     ['cat /run/secrets/s | base64 > /app/b64', ['secret-copied-to-filesystem']],
+    ['sed "s/TOKEN/$(cat /run/secrets/s)/" tmpl > /app/conf', ['secret-copied-to-filesystem']],
     ['cat /run/secrets/s', ['secret-echoed']],
     ['echo $TOKEN', ['secret-echoed']],
     ['echo "${TOKEN}"', ['secret-echoed']],
@@ -48,6 +49,9 @@ describe('secret lint on RUN scripts', () => {
     'echo $TOKENIZER_VERSION',
     'cat /etc/os-release',
     'ls -l /run/secrets/ 2>&1',
+    'wc -c < /run/secrets/s > /len',
+    'cat /run/secrets/s | sha256sum > /digest',
+    'test "$(wc -c < /run/secrets/s)" -eq 25 && echo ok > /ok',
   ])('leaves alone: %s', (run) => {
     expect(rulesFor(run)).toEqual([]);
   });
