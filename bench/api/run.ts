@@ -2,7 +2,9 @@
 // process: authenticated `secrets list` of an app with 1,000 secrets, and
 // `secrets set` of one secret; each flat out and at a fixed 500 req/s.
 // Run: npx tsx bench/api/run.ts [--duration 10] [--connections 10]
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { startServerProcess } from '../../test/platform/server-process.js';
@@ -50,6 +52,22 @@ async function measure(name: string, opts: autocannon.Options): Promise<Figures>
   };
 }
 
+/** The same client against a bare node:http server with a body of the same size: the machine's ceiling. */
+async function baseline(): Promise<Figures> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./baseline-server.ts', import.meta.url))], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const saved = serverPid;
+  serverPid = child.pid!;
+  try {
+    return await measure('baseline: bare node:http, same body size, max rate', { url });
+  } finally {
+    serverPid = saved;
+    child.kill('SIGTERM');
+  }
+}
+
 const server = await startServerProcess({ logToFile: true });
 serverPid = server.child.pid!;
 try {
@@ -78,6 +96,7 @@ try {
   };
   const results: Figures[] = [];
   results.push(await measure('secrets list (1,000 secrets), max rate', { url: listUrl, headers: listHeaders }));
+  results.push(await baseline());
   results.push(await measure('secrets list (1,000 secrets), 500 req/s', { url: listUrl, headers: listHeaders, overallRate: 500 }));
   results.push(await measure('secrets set (1 secret), max rate', setReq));
   results.push(await measure('secrets set (1 secret), 500 req/s', { ...setReq, overallRate: 500 }));

@@ -8,6 +8,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type SqliteDatabase, type Transaction } from 'kysely';
 import pg from 'pg';
 import { UserError } from '../errors.js';
+import { WalCheckpointer } from './checkpointer.js';
 import { migrationProvider, type Dialect } from './migrations.js';
 import { Repositories, type HotStatements } from './repositories.js';
 import type { Database } from './schema.js';
@@ -71,6 +72,7 @@ export function storeLocation(database: string | undefined, dataDir: string, env
 
 export class Store {
   readonly repos: Repositories;
+  private checkpointer: WalCheckpointer | undefined;
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
@@ -92,6 +94,8 @@ export class Store {
       // FULL also fsyncs each commit, for durability across power loss.
       sqlite.pragma(`synchronous = ${location.synchronous ?? 'NORMAL'}`);
       sqlite.pragma('foreign_keys = ON');
+      // Checkpoints run in a worker thread (./checkpointer.ts), not inside a commit on this thread.
+      sqlite.pragma('wal_autocheckpoint = 0');
       sqlite.pragma('busy_timeout = 5000');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
       raw = sqlite;
@@ -102,10 +106,11 @@ export class Store {
       db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     }
     const store = new Store(db, location.dialect, raw);
+    if (location.dialect === 'sqlite') store.checkpointer = WalCheckpointer.start(location.path);
     try {
       await store.migrate();
     } catch (err) {
-      await db.destroy();
+      await store.close();
       if (location.dialect === 'postgres') {
         const why = err instanceof Error ? err.message : String(err);
         throw new UserError(`cannot use the PostgreSQL database (${why}); check the --database URL and that the server is running.`, { cause: err });
@@ -127,6 +132,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    await this.checkpointer?.stop();
+    // Closing the last connection checkpoints the WAL into the database file.
     await this.db.destroy();
   }
 }
