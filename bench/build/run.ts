@@ -48,18 +48,11 @@ interface Sample {
 
 // BuildKit v0.8 in the engine sometimes fails a step with "flightcontrol:
 // exceeded retry timeout" when many stages start at once; such a run is
-// retried once and counted, for either tool.
+// prepared again (the cache pruned for cold cases) and retried once, and counted.
 const retries: Record<Tool, number> = { hangar: 0, docker: 0 };
 
 function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
-  try {
-    return buildAttempt(tool, dir, tag, secretDir);
-  } catch (err) {
-    if (!/flightcontrol/.test(String(err))) throw err;
-    retries[tool]++;
-    console.log(`${tool}: BuildKit flightcontrol timeout, retrying once`);
-    return buildAttempt(tool, dir, tag, secretDir);
-  }
+  return buildAttempt(tool, dir, tag, secretDir);
 }
 
 function buildAttempt(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
@@ -105,7 +98,16 @@ function runCase(name: string, runs: number, prepare: (tool: Tool, round: number
     const order: Tool[] = round % 2 === 0 ? ['hangar', 'docker'] : ['docker', 'hangar'];
     for (const tool of order) {
       prepare(tool, round);
-      const s = build(tool);
+      let s: Sample;
+      try {
+        s = build(tool);
+      } catch (err) {
+        if (!/flightcontrol/.test(String(err))) throw err;
+        retries[tool]++;
+        console.log(`${tool}: BuildKit flightcontrol timeout, preparing again and retrying once`);
+        prepare(tool, round);
+        s = build(tool);
+      }
       samples[tool].push(s);
       console.log(`${name} ${tool} run ${round + 1}: ${s.seconds.toFixed(2)} s, peak RSS ${(s.rssKb / 1024).toFixed(0)} MB`);
     }
