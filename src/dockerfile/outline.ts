@@ -76,23 +76,6 @@ export function stageLabel(stage: Stage): string {
   return stage.name !== '' ? stage.name : String(stage.index);
 }
 
-// First stage of each name, so lookups stay O(1) in files with many stages.
-function stageIndexByName(stages: readonly Stage[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const s of stages) if (s.name !== '' && !m.has(s.name)) m.set(s.name, s.index);
-  return m;
-}
-
-function findStage(
-  stages: readonly Stage[],
-  byName: ReadonlyMap<string, number>,
-  ref: string,
-  before: number,
-): Stage | undefined {
-  const i = byName.get(ref.toLowerCase());
-  return i !== undefined && i < before ? stages[i] : undefined;
-}
-
 /** Finds the stage a `--target` names, or throws a DockerfileError listing the names. */
 export function findTargetStage(ins: DockerfileInstructions, target?: string): Stage {
   if (ins.stages.length === 0) {
@@ -105,7 +88,8 @@ export function findTargetStage(ins: DockerfileInstructions, target?: string): S
     });
   }
   if (target === undefined || target === '') return ins.stages[ins.stages.length - 1] as Stage;
-  const s = ins.stages.find((st) => st.name !== '' && st.name === target.toLowerCase());
+  // A later stage with the same name shadows an earlier one, as in BuildKit.
+  const s = ins.stages.findLast((st) => st.name !== '' && st.name === target.toLowerCase());
   if (!s) {
     const names = ins.stages.filter((st) => st.name !== '').map((st) => st.name);
     throw new DockerfileError({
@@ -119,15 +103,18 @@ export function findTargetStage(ins: DockerfileInstructions, target?: string): S
   return s;
 }
 
-/** Indices of the stages each stage builds on. */
+/**
+ * Indices of the stages each stage builds on. Names resolve as in BuildKit:
+ * to the latest earlier stage of that name; a FROM matches a stage name
+ * exactly (case-sensitively), COPY --from and mount from= in any case.
+ */
 export function stageDependencies(ins: DockerfileInstructions, globalArgs: ReadonlyMap<string, string>): number[][] {
   const deps: number[][] = [];
-  const byName = stageIndexByName(ins.stages);
+  const byName = new Map<string, number>();
   for (const st of ins.stages) {
     const d = new Set<number>();
-    const base = expandQuiet(st.baseName, globalArgs, ins.escape);
-    const b = findStage(ins.stages, byName, base, st.index);
-    if (b) d.add(b.index);
+    const base = byName.get(expandQuiet(st.baseName, globalArgs, ins.escape));
+    if (base !== undefined) d.add(base);
     const ref = (from: string) => {
       if (from === '') return;
       if (/^\d+$/.test(from)) {
@@ -135,14 +122,15 @@ export function stageDependencies(ins: DockerfileInstructions, globalArgs: Reado
         if (n < st.index) d.add(n);
         return;
       }
-      const s = findStage(ins.stages, byName, from, st.index);
-      if (s) d.add(s.index);
+      const s = byName.get(from.toLowerCase());
+      if (s !== undefined) d.add(s);
     };
     for (const c of st.commands) {
       if (c.kind === 'copy') ref(c.from);
       if (c.kind === 'run') for (const m of c.mounts) if (m.type === 'bind' || m.type === 'cache') ref(m.from);
     }
     deps.push([...d].sort((x, y) => x - y));
+    if (st.name !== '') byName.set(st.name, st.index);
   }
   return deps;
 }
