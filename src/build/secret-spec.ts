@@ -4,6 +4,7 @@
 // Never puts a value in an error message or a log; error messages quote ids,
 // file paths and variable names only, and never a field's value unless it is
 // one of those.
+import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../errors.js';
@@ -157,6 +158,33 @@ function tooLarge(id: string, size: number): UserError {
   );
 }
 
+function readCapped(id: string, shown: string, path: string): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+    stream.on('data', (chunk: Buffer | string) => {
+      const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+      size += b.length;
+      if (size > MAX_SECRET_SIZE) {
+        stream.destroy();
+        chunks.length = 0;
+        reject(
+          new UserError(
+            `secret ${id} read from ${shown} is over BuildKit's limit of ${MAX_SECRET_SIZE} bytes (500 KiB); pass a smaller value.`,
+          ),
+        );
+        return;
+      }
+      chunks.push(b);
+    });
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      reject(new UserError(`secret ${id}: ${shown} cannot be read (${err.code ?? 'error'}); check the src= path.`));
+    });
+    stream.on('end', () => resolvePromise(Buffer.concat(chunks)));
+  });
+}
+
 /**
  * Loads every secret's value into memory, keyed by id. Sizes are checked
  * before anything is read; duplicate ids are an error.
@@ -191,6 +219,12 @@ export async function loadSecretValues(
         const code = (err as NodeJS.ErrnoException).code;
         const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'cannot be read (permission denied)' : `cannot be read (${code ?? 'error'})`;
         throw new UserError(`secret ${s.id}: file ${s.path} ${why}; check the src= path.`);
+      }
+      if (st.isFIFO() || st.isCharacterDevice()) {
+        // A pipe or device (`src=/dev/stdin`) has no size up front: read it
+        // once, stopping as soon as it passes the limit.
+        plans.push({ id: s.id, read: () => readCapped(s.id, s.path, path) });
+        continue;
       }
       if (!st.isFile()) throw new UserError(`secret ${s.id}: ${s.path} is not a regular file; point src= at a file.`);
       if (st.size > MAX_SECRET_SIZE) throw tooLarge(s.id, st.size);

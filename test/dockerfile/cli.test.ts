@@ -162,6 +162,16 @@ describe('hangar dockerfile check', () => {
     expect(r.stdout).not.toContain(SECRET_VALUE);
   });
 
+  it('takes a secret from stdin with src=/dev/stdin', async () => {
+    const r = await hangar(
+      ['dockerfile', 'check', '--json', '--secret', 'id=MY_SUPER_SECRET,src=/dev/stdin', '--secret', 'id=npm,src=secret.txt'],
+      { cwd: dir, input: SECRET_VALUE },
+    );
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).not.toContain(SECRET_VALUE);
+  });
+
   it('rejects a --secret whose source is missing, naming the id and never a value', async () => {
     const r = await hangar(['dockerfile', 'check', '--secret', 'id=MY_SUPER_SECRET,env=UNSET_VAR_X'], {
       cwd: dir,

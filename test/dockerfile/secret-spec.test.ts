@@ -124,6 +124,13 @@ describe('loadSecretValues', () => {
     expect(e2.message).toMatch(/secret D: adir is not a regular file/);
   });
 
+  it('reads a device or pipe once, stopping at the limit', async () => {
+    const empty = await loadSecretValues(['id=N,src=/dev/null'], { env: {}, cwd: dir });
+    expect(empty.get('N')?.length).toBe(0);
+    const err = await asyncErrorOf(loadSecretValues(['id=Z,src=/dev/zero'], { env: {}, cwd: dir }));
+    expect(err.message).toBe("secret Z read from /dev/zero is over BuildKit's limit of 512000 bytes (500 KiB); pass a smaller value.");
+  });
+
   it('rejects a duplicate id', async () => {
     const err = await asyncErrorOf(
       loadSecretValues(['id=A,src=token.txt', 'id=A,env=X'], { env: { X: 'secret-x' }, cwd: dir }),
