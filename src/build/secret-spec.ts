@@ -158,16 +158,20 @@ function tooLarge(id: string, size: number): UserError {
   );
 }
 
-function readCapped(id: string, shown: string, path: string): Promise<Buffer> {
+function readCapped(id: string, shown: string, stream: NodeJS.ReadableStream): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
+    let done = false;
     stream.on('data', (chunk: Buffer | string) => {
+      if (done) return;
       const b = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       size += b.length;
       if (size > MAX_SECRET_SIZE) {
-        stream.destroy();
+        done = true;
+        const destroy = (stream as { destroy?: () => void }).destroy;
+        if (destroy) destroy.call(stream);
+        else stream.pause();
         chunks.length = 0;
         reject(
           new UserError(
@@ -179,9 +183,12 @@ function readCapped(id: string, shown: string, path: string): Promise<Buffer> {
       chunks.push(b);
     });
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      done = true;
       reject(new UserError(`secret ${id}: ${shown} cannot be read (${err.code ?? 'error'}); check the src= path.`));
     });
-    stream.on('end', () => resolvePromise(Buffer.concat(chunks)));
+    stream.on('end', () => {
+      if (!done) resolvePromise(Buffer.concat(chunks));
+    });
   });
 }
 
@@ -191,7 +198,12 @@ function readCapped(id: string, shown: string, path: string): Promise<Buffer> {
  */
 export async function loadSecretValues(
   specs: readonly (string | SecretSpec)[],
-  opts: { env: NodeJS.ProcessEnv | Record<string, string | undefined>; cwd: string },
+  opts: {
+    env: NodeJS.ProcessEnv | Record<string, string | undefined>;
+    cwd: string;
+    /** Read for `src=/dev/stdin` (the caller's stdin, which may be a socket). */
+    stdin?: NodeJS.ReadableStream;
+  },
 ): Promise<Map<string, Buffer>> {
   const sources = specs.map((s) => resolveSecretSpec(s, opts.env));
   const seen = new Set<string>();
@@ -212,6 +224,14 @@ export async function loadSecretValues(
       plans.push({ id: s.id, read: async () => Buffer.from(v, 'utf8') });
     } else {
       const path = isAbsolute(s.path) ? s.path : resolve(opts.cwd, s.path);
+      const stdin = opts.stdin;
+      if (path === '/dev/stdin' && stdin) {
+        if (sources.filter((x) => x.kind === 'file' && x.path === '/dev/stdin').length > 1) {
+          throw new UserError(`only one secret can be read from /dev/stdin; give the others as files or env vars.`);
+        }
+        plans.push({ id: s.id, read: () => readCapped(s.id, s.path, stdin) });
+        continue;
+      }
       let st;
       try {
         st = await stat(path);
@@ -223,7 +243,7 @@ export async function loadSecretValues(
       if (st.isFIFO() || st.isCharacterDevice()) {
         // A pipe or device (`src=/dev/stdin`) has no size up front: read it
         // once, stopping as soon as it passes the limit.
-        plans.push({ id: s.id, read: () => readCapped(s.id, s.path, path) });
+        plans.push({ id: s.id, read: () => readCapped(s.id, s.path, createReadStream(path, { highWaterMark: 64 * 1024 })) });
         continue;
       }
       if (!st.isFile()) throw new UserError(`secret ${s.id}: ${s.path} is not a regular file; point src= at a file.`);

@@ -155,10 +155,13 @@ export const dockerfileCommands = {
       .option('--json', 'print JSON')
       .action(async (opts: { file: string; secret: string[]; json?: boolean }) => {
         const specs = opts.secret.map(parseSecretSpec);
+        if (opts.file === '-' && specs.some((sp) => sp.src === '/dev/stdin')) {
+          throw new UserError('-f - and a --secret with src=/dev/stdin both read stdin; give one of them as a file.');
+        }
         const { name, text } = await readDockerfile(ctx, opts.file);
         const ins = parseInstructions(parse(text, { file: name }));
         // Confirms every source exists and fits the size limit; the values are dropped at once.
-        if (specs.length > 0) (await loadSecretValues(specs, { env: ctx.env, cwd: ctx.cwd })).clear();
+        if (specs.length > 0) (await loadSecretValues(specs, { env: ctx.env, cwd: ctx.cwd, stdin: ctx.stdin })).clear();
         const findings = check(ins, specs.length > 0 ? { givenSecrets: specs.map((s) => s.id) } : {});
         if (opts.json) printJson(ctx, { file: name, findings });
         else renderFindings(ctx, name, findings);
