@@ -76,8 +76,17 @@ function buildAttempt(tool: Tool, dir: string, tag: string, secretDir: string): 
   return { seconds, rssKb };
 }
 
+// Another prune running at the same moment makes this one fail; try again briefly.
 function pruneBuilderCache(): void {
-  execFileSync(DOCKER, ['builder', 'prune', '-af'], { stdio: 'ignore' });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      execFileSync(DOCKER, ['builder', 'prune', '-af'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      return;
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      execFileSync('sleep', ['1']);
+    }
+  }
 }
 
 function median(xs: number[]): number {
