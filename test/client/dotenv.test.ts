@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseDotenv } from '../../src/client/dotenv.js';
 import { UserError } from '../../src/errors.js';
@@ -62,5 +63,16 @@ describe('dotenv parsing for `secrets import`', () => {
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).not.toContain('secretvalue');
     }
+  });
+
+  it('reads back any value written double-quoted with escapes, multi-line included', () => {
+    const quote = (v: string) => `"${v.replace(/[\\"$]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')}"`;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,12}$/), fc.string({ unit: 'grapheme', maxLength: 40 })), { maxLength: 6 }), (pairs) => {
+        const text = pairs.map(([k, v]) => `${k}=${quote(v)}`).join('\n');
+        expect(parse(text)).toEqual(pairs);
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -77,6 +77,8 @@ describe('apps and secrets from the CLI', () => {
     const noYes = await hangar(['apps', 'destroy', 'cli-app'], { env });
     expect(noYes.status).toBe(1);
     expect(noYes.stderr).toBe('hangar: destroying app cli-app deletes its secrets for good; pass --yes to confirm.\n');
+    expect((await hangar(['apps', 'create', 'short-lived'], { env })).status).toBe(0);
+    expect((await hangar(['apps', 'destroy', 'short-lived', '--yes'], { env })).stdout).toBe('Destroyed app short-lived.\n');
   });
 
   it('sets secrets from argv and, byte for byte, from stdin; lists names and digests only', async () => {
