@@ -25,7 +25,7 @@ function runMainJob(env: NodeJS.ProcessEnv): Promise<{ status: number | null; ou
 describe('scripts/start.sh (the main job)', () => {
   it('starts the platform and walks through the build-secrets workflow without leaking a value', async () => {
     const port = 4300 + Math.floor(Math.random() * 600);
-    const env = {
+    const env: NodeJS.ProcessEnv = {
       ...process.env,
       HOME: home,
       XDG_CONFIG_HOME: join(home, 'config'),
