@@ -16,7 +16,11 @@ import {
   SecretRedactor,
   SecretStore,
   connectBuilder,
+  engineHasImage,
+  parseBuilderUrl,
   readDockerignore,
+  resolveBuilderUrl,
+  type BuilderTls,
   type BuildKitClient,
   type ImageConfigFile,
   type ProgressEvent,
@@ -42,6 +46,17 @@ export interface LocalBuildRequest {
   /** `--secret-cache=digest` puts a keyed digest of mounted secrets into each step's cache key. */
   secretCache?: 'off' | 'digest';
   builder?: string;
+  /** `--builder-tls-ca/-cert/-key` for a buildkitd over TCP. */
+  builderTls?: BuilderTls;
+  /**
+   * `--pull`: let the builder fetch base images it does not have. Off by
+   * default: on a Docker Engine a base image missing from its store is an
+   * error before anything is resolved, so a build never reaches a registry
+   * unless asked to.
+   */
+  pull?: boolean;
+  /** Where `--secret id=X,src=/dev/stdin` reads from. */
+  stdin?: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -174,7 +189,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     req.target,
     req.buildArgs,
   );
-  const values = await loadSecretValues(specs, { env: req.env, cwd: req.cwd });
+  const values = await loadSecretValues(specs, { env: req.env, cwd: req.cwd, ...(req.stdin ? { stdin: req.stdin } : {}) });
   for (const w of check.warnings) events.warn(w);
 
   const store = new SecretStore();
@@ -191,7 +206,14 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   const excludePatterns = await readDockerignore(contextDir);
   let client: BuildKitClient | undefined;
   try {
-    client = await connectBuilder(req.builder, req.env);
+    const builderAddress = parseBuilderUrl(resolveBuilderUrl(req.builder, req.env));
+    const tls = req.builderTls ?? {};
+    if ((tls.ca || tls.cert || tls.key) && !(builderAddress.kind === 'buildkitd' && builderAddress.host)) {
+      throw new UserError(
+        `--builder-tls-ca/-cert/-key apply only to a buildkit+tcp:// builder, not ${builderAddress.url}; drop them or point --builder at buildkit+tcp://HOST:PORT.`,
+      );
+    }
+    client = await connectBuilder(req.builder, req.env, tls);
     const workers = await client.listWorkers();
     const platform: Platform = workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' };
     let compiled: CompiledBuild | undefined;
@@ -207,6 +229,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
           noCache: req.noCache,
           secretCacheKeys,
           resolveImage: async (ref) => {
+            if (!req.pull && builderAddress.kind === 'engine' && !(await engineHasImage(builderAddress, normalizeImageRef(ref)))) {
+              throw new UserError(
+                `base image "${ref}" is not in the engine's image store; build or load it first (or pass --pull to let the engine fetch it), or fix the FROM line.`,
+              );
+            }
             try {
               const r = await gw.resolveImageConfig(normalizeImageRef(ref), { platform });
               return { config: r.config, digest: r.digest };

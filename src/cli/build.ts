@@ -19,6 +19,10 @@ interface BuildFlags {
   cache: boolean;
   progress: ProgressFlag;
   builder?: string;
+  builderTlsCa?: string;
+  builderTlsCert?: string;
+  builderTlsKey?: string;
+  pull?: boolean;
   secretCache: string;
   quiet?: boolean;
 }
@@ -57,6 +61,10 @@ export const buildCommands = {
       .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'tty', 'plain', 'json', 'quiet']).default('auto'))
       .addOption(new Option('--secret-cache <mode>', 'digest: rerun steps whose mounted secrets changed').choices(['off', 'digest']).default('off'))
       .option('--builder <url>', 'the builder: unix:// or tcp:// (Docker Engine), buildkit+unix:// or buildkit+tcp://')
+      .option('--builder-tls-ca <file>', 'CA certificate to verify a buildkit+tcp:// builder')
+      .option('--builder-tls-cert <file>', 'client certificate for a buildkit+tcp:// builder')
+      .option('--builder-tls-key <file>', 'client key for a buildkit+tcp:// builder')
+      .option('--pull', 'let the builder fetch base images it does not have (off: a missing base image is an error)')
       .option('-q, --quiet', 'print only the image id')
       .action(async (path: string, flags: BuildFlags) => {
         let mode: ProgressFlag = flags.quiet ? 'quiet' : flags.progress;
@@ -88,6 +96,13 @@ export const buildCommands = {
               noCache: flags.cache === false,
               secretCache: flags.secretCache === 'digest' ? 'digest' : 'off',
               builder: flags.builder,
+              builderTls: {
+                ...(flags.builderTlsCa ? { ca: flags.builderTlsCa } : {}),
+                ...(flags.builderTlsCert ? { cert: flags.builderTlsCert } : {}),
+                ...(flags.builderTlsKey ? { key: flags.builderTlsKey } : {}),
+              },
+              pull: flags.pull === true,
+              stdin: ctx.stdin,
               env: ctx.env,
               cwd: ctx.cwd,
             },

@@ -111,6 +111,12 @@ describe('hangar build bad input', () => {
     expect(cache.stderr).toContain("argument 'always' is invalid");
   });
 
+  it('refuses builder TLS files for a builder that is not buildkit+tcp://', async () => {
+    const r = await build(['--builder-tls-ca', 'secret.txt', '--secret', 'id=needed,src=secret.txt', '--secret', 'id=maybe,src=secret.txt', '.']);
+    expect(r.status).toBe(1);
+    expect(oneSentence(r.stderr)).toMatch(/--builder-tls-ca\/-cert\/-key apply only to a buildkit\+tcp:\/\/ builder, not unix:\/\/\/nonexistent\/hangar-test\.sock/);
+  });
+
   it('warns about a secret given but never mounted, then fails on the unreachable builder', async () => {
     const r = await build(['--secret', 'id=needed,src=secret.txt', '--secret', `id=unused,src=secret.txt`, '.']);
     expect(r.stderr).toContain('hangar: warning: secret "unused" was given but no RUN step of this build mounts it.');

@@ -226,7 +226,9 @@ describe('hangar build', () => {
     const r = await build(c, ['-t', tag('unknown-base')]);
     expect(r.status).toBe(1);
     const lines = r.stderr.trim().split('\n');
-    expect(lines.at(-1)).toMatch(/^hangar: base image "hangar-test\/no-such-image:404" is not in the engine's image store.*\.$/);
+    expect(lines.at(-1)).toMatch(/^hangar: base image "hangar-test\/no-such-image:404" is not in the engine's image store.*--pull.*\.$/);
+    // Checked in the engine's store first: the engine was never asked to resolve it from a registry.
+    expect(r.stderr).not.toMatch(/registry|dial tcp|lookup /);
   });
 
   it('redacts a secret that a step prints', async () => {
