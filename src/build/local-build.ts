@@ -164,20 +164,39 @@ export function secretDigest(key: Buffer, id: string, value: Buffer): string {
   return createHmac('sha256', key).update(id).update('\0').update(value).digest('hex');
 }
 
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Reads, checks and runs one local build. */
 export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEvents): Promise<LocalBuildResult> {
   const contextDir = resolve(req.cwd, req.context);
   const ctxStat = statOrNull(contextDir);
   if (!ctxStat) throw new UserError(`build context ${req.context} does not exist; give the directory to build as PATH.`);
   if (!ctxStat.isDirectory()) throw new UserError(`build context ${req.context} is not a directory; give the directory to build as PATH.`);
-  const dockerfilePath = req.dockerfile ? resolve(req.cwd, req.dockerfile) : join(contextDir, 'Dockerfile');
-  const dfStat = statOrNull(dockerfilePath);
-  if (!dfStat || !dfStat.isFile()) {
-    const shown = req.dockerfile ?? join(req.context, 'Dockerfile');
-    throw new UserError(`Dockerfile ${shown} does not exist; create it or point -f at your Dockerfile.`);
+  let text: string;
+  let dockerfileName: string;
+  if (req.dockerfile === '-') {
+    // `-f -`: the Dockerfile comes from stdin, as with docker build.
+    if (!req.stdin) throw new UserError('-f - reads the Dockerfile from stdin, but no stdin is available; pass a file to -f.');
+    if (req.secrets.some((s) => /(?:^|,)(?:src|source)=\/dev\/stdin(?:,|$)/.test(s))) {
+      throw new UserError('-f - and a secret with src=/dev/stdin both read stdin; put the Dockerfile or the secret in a file.');
+    }
+    text = await readAll(req.stdin);
+    dockerfileName = 'Dockerfile';
+  } else {
+    const dockerfilePath = req.dockerfile ? resolve(req.cwd, req.dockerfile) : join(contextDir, 'Dockerfile');
+    const dfStat = statOrNull(dockerfilePath);
+    if (!dfStat || !dfStat.isFile()) {
+      const shown = req.dockerfile ?? join(req.context, 'Dockerfile');
+      throw new UserError(`Dockerfile ${shown} does not exist; create it or point -f at your Dockerfile.`);
+    }
+    text = readFileSync(dockerfilePath, 'utf8');
+    dockerfileName = basename(dockerfilePath);
   }
-  const text = readFileSync(dockerfilePath, 'utf8');
-  const df = parseDockerfile(text, { file: basename(dockerfilePath) });
+  const df = parseDockerfile(text, { file: dockerfileName });
   checkSyntaxDirective(df);
   for (const t of req.tags) validateTag(t);
 

@@ -111,6 +111,12 @@ describe('hangar build bad input', () => {
     expect(cache.stderr).toContain("argument 'always' is invalid");
   });
 
+  it('refuses -f - together with a secret read from /dev/stdin', async () => {
+    const r = await build(['-f', '-', '--secret', 'id=needed,src=/dev/stdin', '.']);
+    expect(r.status).toBe(1);
+    expect(oneSentence(r.stderr)).toMatch(/-f - and a secret with src=\/dev\/stdin both read stdin/);
+  });
+
   it('refuses builder TLS files for a builder that is not buildkit+tcp://', async () => {
     const r = await build(['--builder-tls-ca', 'secret.txt', '--secret', 'id=needed,src=secret.txt', '--secret', 'id=maybe,src=secret.txt', '.']);
     expect(r.status).toBe(1);

@@ -221,6 +221,19 @@ describe('hangar build', () => {
     expect(await cat(t2, '/a')).toBe('a\n');
   });
 
+  it('reads the Dockerfile from stdin with -f -', async () => {
+    const c = context({ 'hello.txt': 'from the context\n' });
+    const t = tag('stdin-dockerfile');
+    const r = await hangar(['build', '--progress=plain', '-f', '-', '-t', t, '.'], {
+      cwd: c.dir,
+      env: { XDG_CONFIG_HOME: config.dir },
+      input: 'FROM busybox\nCOPY hello.txt /hello.txt\n',
+      timeoutMs: 240_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t, '/hello.txt')).toBe('from the context\n');
+  });
+
   it('names an unknown base image in one sentence', async () => {
     const c = context({ Dockerfile: 'FROM hangar-test/no-such-image:404\nRUN true\n' });
     const r = await build(c, ['-t', tag('unknown-base')]);
