@@ -1,8 +1,8 @@
 // `hangar apps create|list|destroy`.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { clientFor } from '../client/cli-support.js';
 import { checkAppName } from '../vault/rules.js';
+import { apiClient } from './api-client.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -18,7 +18,7 @@ export const appsCommands = {
       .option('--json', 'print JSON')
       .action(async (name: string, opts: { json?: boolean }) => {
         checkAppName(name);
-        const app = await clientFor(ctx).createApp(name);
+        const app = await (await apiClient(ctx)).createApp(name);
         if (opts.json) printJson(ctx, app);
         else ctx.stdout.write(`Created app ${app.name}.\n`);
       });
@@ -28,7 +28,7 @@ export const appsCommands = {
       .description('list apps')
       .option('--json', 'print JSON')
       .action(async (opts: { json?: boolean }) => {
-        const list = await clientFor(ctx).listApps();
+        const list = await (await apiClient(ctx)).listApps();
         if (opts.json) printJson(ctx, list);
         else ctx.stdout.write(renderTable(['Name', 'Created At'], list.map((a) => [a.name, a.created_at])));
       });
@@ -40,7 +40,7 @@ export const appsCommands = {
       .option('--yes', 'confirm: the app, its secrets and their versions are deleted for good')
       .action(async (name: string, opts: { yes?: boolean }) => {
         if (!opts.yes) throw new UserError(`destroying app ${name} deletes its secrets for good; pass --yes to confirm.`);
-        await clientFor(ctx).destroyApp(name);
+        await (await apiClient(ctx)).destroyApp(name);
         ctx.stdout.write(`Destroyed app ${name}.\n`);
       });
   },

@@ -1,7 +1,7 @@
 // `hangar audit [--json]`: the audit trail (token, action, app, name, digest).
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { clientFor } from '../client/cli-support.js';
+import { apiClient } from './api-client.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -18,7 +18,7 @@ export const auditCommands = {
         if (!/^[1-9][0-9]{0,4}$/.test(opts.limit) || Number(opts.limit) > 10000) {
           throw new UserError(`--limit ${opts.limit} is invalid; give a whole number from 1 to 10000.`);
         }
-        const entries = await clientFor(ctx).audit({ app: opts.app, limit: Number(opts.limit) });
+        const entries = await (await apiClient(ctx)).audit({ app: opts.app, limit: Number(opts.limit) });
         if (opts.json) {
           printJson(ctx, entries);
           return;

@@ -1,10 +1,10 @@
 // `hangar auth login|token|whoami|logout`: which API and token the CLI uses.
 // The token is read from --token, or from stdin so it need not be in argv.
+// The API client and config reader are loaded inside the actions, so that
+// other commands do not pay for them.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { HangarClient } from '../client/api.js';
-import { clientFor, readValueInput } from '../client/cli-support.js';
-import { cliConfigPath, readCliConfig, resolveApiTarget, writeCliConfig } from '../config/paths.js';
+import { apiClient } from './api-client.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -19,6 +19,11 @@ export const authCommands = {
       .option('--token <token>', 'the API token (default: read from stdin)')
       .option('--api-url <url>', 'the API URL (default: HANGAR_API_URL, the saved one, or http://127.0.0.1:4280)')
       .action(async (opts: { token?: string; apiUrl?: string }) => {
+        const [{ HangarClient }, { readValueInput }, { readCliConfig, resolveApiTarget, writeCliConfig }] = await Promise.all([
+          import('../client/api.js'),
+          import('../client/cli-support.js'),
+          import('../config/paths.js'),
+        ]);
         const token = (opts.token ?? (await readValueInput(ctx, 'API token: ')).toString('utf8')).trim();
         if (!token) throw new UserError('no token given; pass --token TOKEN or pipe the token on stdin.');
         const target = resolveApiTarget(ctx.env);
@@ -32,7 +37,8 @@ export const authCommands = {
     auth
       .command('token')
       .description('print the API token in use (for HANGAR_API_TOKEN=$(hangar auth token))')
-      .action(() => {
+      .action(async () => {
+        const { resolveApiTarget } = await import('../config/paths.js');
         const target = resolveApiTarget(ctx.env);
         if (!target.token) throw new UserError('no API token; run `hangar auth login` or set HANGAR_API_TOKEN.');
         ctx.stdout.write(`${target.token}\n`);
@@ -43,7 +49,7 @@ export const authCommands = {
       .description('show the token in use: id, scope, app, expiry')
       .option('--json', 'print JSON')
       .action(async (opts: { json?: boolean }) => {
-        const client = clientFor(ctx);
+        const client = await apiClient(ctx);
         const who = await client.whoami();
         if (opts.json) {
           printJson(ctx, { ...who, api_url: client.url });
@@ -60,7 +66,8 @@ export const authCommands = {
     auth
       .command('logout')
       .description('forget the saved token')
-      .action(() => {
+      .action(async () => {
+        const { cliConfigPath, readCliConfig, writeCliConfig } = await import('../config/paths.js');
         const config = readCliConfig(ctx.env);
         if (!config?.token) {
           ctx.stdout.write('No token was saved; nothing to do.\n');

@@ -2,14 +2,13 @@
 // `-f -`), calls the frontend in src/dockerfile and renders tables or JSON.
 // Holds no parsing or lint logic; never prints a secret value (check reads
 // --secret sources only to confirm they exist and fit, then drops them).
+// The frontend loads inside the actions, so other commands do not pay for it.
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { loadSecretValues, parseSecretSpec } from '../build/secret-spec.js';
 import { UserError } from '../errors.js';
-import { check, type Finding } from '../dockerfile/lint.js';
-import { formatMode, outline } from '../dockerfile/outline.js';
-import { parse, parseInstructions, toRawTreeJson, type RawInstruction } from '../dockerfile/index.js';
+import type { Finding } from '../dockerfile/lint.js';
+import type { RawInstruction } from '../dockerfile/index.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -84,6 +83,7 @@ export const dockerfileCommands = {
       .option('-f, --file <FILE>', 'the Dockerfile (- for stdin)', 'Dockerfile')
       .option('--json', 'print JSON')
       .action(async (opts: { file: string; json?: boolean }) => {
+        const { parse, parseInstructions, toRawTreeJson } = await import('../dockerfile/index.js');
         const { name, text } = await readDockerfile(ctx, opts.file);
         const tree = parse(text, { file: name });
         // Type the instructions too, so that parse reports every error a build would.
@@ -104,6 +104,10 @@ export const dockerfileCommands = {
       .option('--build-arg <NAME=VALUE>', 'a build arg, to resolve base images (repeatable)', collect, [])
       .option('--json', 'print JSON')
       .action(async (opts: { file: string; target?: string; buildArg: string[]; json?: boolean }) => {
+        const [{ parse, parseInstructions }, { formatMode, outline }] = await Promise.all([
+          import('../dockerfile/index.js'),
+          import('../dockerfile/outline.js'),
+        ]);
         const { name, text } = await readDockerfile(ctx, opts.file);
         const ins = parseInstructions(parse(text, { file: name }));
         const o = outline(ins, { target: opts.target, buildArgs: parseBuildArgs(opts.buildArg) });
@@ -154,6 +158,11 @@ export const dockerfileCommands = {
       .option('--secret <SPEC>', 'a secret the build will get, docker syntax id=X,src=FILE (repeatable)', collect, [])
       .option('--json', 'print JSON')
       .action(async (opts: { file: string; secret: string[]; json?: boolean }) => {
+        const [{ loadSecretValues, parseSecretSpec }, { parse, parseInstructions }, { check }] = await Promise.all([
+          import('../build/secret-spec.js'),
+          import('../dockerfile/index.js'),
+          import('../dockerfile/lint.js'),
+        ]);
         const specs = opts.secret.map(parseSecretSpec);
         if (opts.file === '-' && specs.some((sp) => sp.src === '/dev/stdin')) {
           throw new UserError('-f - and a --secret with src=/dev/stdin both read stdin; give one of them as a file.');

@@ -1,13 +1,13 @@
 // `hangar secrets set|unset|import|list|deploy`. Values go from argv, stdin
 // (NAME=-, byte for byte) or dotenv on stdin straight into one request body;
 // they are never printed, and `list` shows names and digests only.
+// The API client, config reader and dotenv parser load inside the actions.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { addAppOption, appFor, clientFor, plural, readStdin, readValueInput } from '../client/cli-support.js';
 import type { SecretJson } from '../client/api.js';
-import { parseDotenv } from '../client/dotenv.js';
 import { checkDistinctNames, checkSecretName, checkSecretValue, SECRET_NAME_MAX, SECRET_NAME_PATTERN } from '../vault/rules.js';
 import type { CliContext } from './context.js';
+import { addAppOption } from './options.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
 
@@ -17,7 +17,10 @@ interface AppFlags {
   json?: boolean;
 }
 
-function reportSet(ctx: CliContext, app: string, set: SecretJson[], opts: AppFlags): void {
+const support = () => import('../client/cli-support.js');
+
+async function reportSet(ctx: CliContext, app: string, set: SecretJson[], opts: AppFlags): Promise<void> {
+  const { plural } = await support();
   if (opts.json) {
     printJson(ctx, set);
     return;
@@ -42,6 +45,7 @@ export const secretsCommands = {
         .option('--stage', 'store them without deploying; `hangar secrets deploy` applies them')
         .option('--json', 'print JSON'),
     ).action(async (pairs: string[], opts: AppFlags) => {
+      const { appFor, clientFor, readValueInput } = await support();
       const app = appFor(ctx, opts);
       const parsed: { name: string; value: Buffer | undefined }[] = [];
       let fromStdin: string | undefined;
@@ -69,7 +73,7 @@ export const secretsCommands = {
       const inputs = parsed.map((p) => ({ name: p.name, value: p.value ?? stdinValue! }));
       for (const s of inputs) checkSecretValue(s.name, s.value);
       const set = await clientFor(ctx).setSecrets(app, inputs, Boolean(opts.stage));
-      reportSet(ctx, app, set, opts);
+      await reportSet(ctx, app, set, opts);
     });
 
     addAppOption(
@@ -79,13 +83,14 @@ export const secretsCommands = {
         .option('--stage', 'store them without deploying; `hangar secrets deploy` applies them')
         .option('--json', 'print JSON'),
     ).action(async (opts: AppFlags) => {
+      const [{ appFor, clientFor, readStdin }, { parseDotenv }] = await Promise.all([support(), import('../client/dotenv.js')]);
       const app = appFor(ctx, opts);
       const entries = parseDotenv(await readStdin(ctx));
       if (entries.length === 0) throw new UserError('stdin holds no NAME=VALUE lines; pipe a dotenv file, such as `hangar secrets import < .env`.');
       checkDistinctNames(entries.map((e) => e.name));
       for (const e of entries) checkSecretValue(e.name, e.value);
       const set = await clientFor(ctx).setSecrets(app, entries, Boolean(opts.stage));
-      reportSet(ctx, app, set, opts);
+      await reportSet(ctx, app, set, opts);
     });
 
     addAppOption(
@@ -95,6 +100,7 @@ export const secretsCommands = {
         .argument('<NAME...>', 'secret names')
         .option('--stage', 'remove them at the next `hangar secrets deploy`'),
     ).action(async (names: string[], opts: AppFlags) => {
+      const { appFor, clientFor, plural } = await support();
       const app = appFor(ctx, opts);
       for (const n of names) checkSecretName(n);
       checkDistinctNames(names);
@@ -108,6 +114,7 @@ export const secretsCommands = {
 
     addAppOption(secrets.command('list').description('list secret names, digests and status (never values)').option('--json', 'print JSON')).action(
       async (opts: AppFlags) => {
+        const { appFor, clientFor } = await support();
         const list = await clientFor(ctx).listSecrets(appFor(ctx, opts));
         if (opts.json) {
           printJson(ctx, list);
@@ -123,6 +130,7 @@ export const secretsCommands = {
     );
 
     addAppOption(secrets.command('deploy').description('make staged secret changes deployed')).action(async (opts: AppFlags) => {
+      const { appFor, clientFor, plural } = await support();
       const app = appFor(ctx, opts);
       const changed = await clientFor(ctx).deploySecrets(app);
       ctx.stdout.write(changed ? `Deployed ${plural(changed, 'staged change')} to app ${app}.\n` : `App ${app} had no staged secret changes.\n`);

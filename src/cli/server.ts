@@ -1,11 +1,10 @@
 // `hangar server` (run the platform) and `hangar server rotate-master-key`.
 // Parses flags and calls src/server and src/vault; holds no logic of its own.
+// The server, store and vault (hono, zod, kysely, database drivers) are loaded
+// inside the actions: importing them here would slow every other command.
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { DEFAULT_LISTEN, serverDataDir } from '../config/paths.js';
-import { assertDataDirFree, startServer } from '../server/runtime.js';
-import { Store, storeLocation } from '../store/store.js';
-import { rotateMasterKey } from '../vault/rotation.js';
+import { DEFAULT_LISTEN } from '../config/defaults.js';
 import type { CliContext } from './context.js';
 
 interface ServerFlags {
@@ -46,6 +45,7 @@ export const serverCommands = {
       .action(async (flags: ServerFlags) => {
         const builder = flags.builder ?? ctx.env.HANGAR_BUILDER;
         checkBuilder(builder);
+        const [{ serverDataDir }, { startServer }] = await Promise.all([import('../config/paths.js'), import('../server/runtime.js')]);
         const running = await startServer({
           dataDir: serverDataDir(flags.dataDir, ctx.env),
           listen: flags.listen ?? DEFAULT_LISTEN,
@@ -71,6 +71,12 @@ export const serverCommands = {
       .action(async (flags: ServerFlags) => {
         // Options of the same name on `server` are parsed there when given before the subcommand.
         const parent = server.opts<ServerFlags>();
+        const [{ serverDataDir }, { assertDataDirFree }, { Store, storeLocation }, { rotateMasterKey }] = await Promise.all([
+          import('../config/paths.js'),
+          import('../server/runtime.js'),
+          import('../store/store.js'),
+          import('../vault/rotation.js'),
+        ]);
         const dataDir = serverDataDir(flags.dataDir ?? parent.dataDir, ctx.env);
         assertDataDirFree(dataDir);
         const store = await Store.open(storeLocation(flags.database ?? parent.database, dataDir, ctx.env));

@@ -1,7 +1,7 @@
 // `hangar tokens create|list|revoke`. A new token is printed once, alone on
 // stdout, so that `$(hangar tokens create ...)` captures exactly it.
 import { Option, type Command } from 'commander';
-import { clientFor } from '../client/cli-support.js';
+import { apiClient } from './api-client.js';
 import type { CliContext } from './context.js';
 import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
@@ -18,7 +18,7 @@ export const tokensCommands = {
       .option('--expiry <duration>', 'lifetime such as 24h or 30d (default: no expiry)')
       .option('--json', 'print JSON')
       .action(async (opts: { app?: string; scope: string; expiry?: string; json?: boolean }) => {
-        const { token, info } = await clientFor(ctx).createToken({ scope: opts.scope, app: opts.app, expiry: opts.expiry });
+        const { token, info } = await (await apiClient(ctx)).createToken({ scope: opts.scope, app: opts.app, expiry: opts.expiry });
         if (opts.json) {
           printJson(ctx, { token, ...info });
           return;
@@ -34,7 +34,7 @@ export const tokensCommands = {
       .description('list tokens that are not revoked (never the tokens themselves)')
       .option('--json', 'print JSON')
       .action(async (opts: { json?: boolean }) => {
-        const list = await clientFor(ctx).listTokens();
+        const list = await (await apiClient(ctx)).listTokens();
         if (opts.json) {
           printJson(ctx, list);
           return;
@@ -52,7 +52,7 @@ export const tokensCommands = {
       .description('revoke a token by id')
       .argument('<id>', 'the token id (see `hangar tokens list`)')
       .action(async (id: string) => {
-        await clientFor(ctx).revokeToken(id);
+        await (await apiClient(ctx)).revokeToken(id);
         ctx.stdout.write(`Revoked token ${id}.\n`);
       });
   },

@@ -1,11 +1,12 @@
 // What the platform command groups share: a client for the configured API,
 // the app a command is about, and reading stdin byte for byte. No business
 // logic; never echoes what it reads.
-import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import type { CliContext } from '../cli/context.js';
 import { resolveApiTarget, resolveAppName } from '../config/paths.js';
 import { HangarClient } from './api.js';
+
+export { addAppOption } from '../cli/options.js';
 
 export function clientFor(ctx: CliContext): HangarClient {
   return new HangarClient(resolveApiTarget(ctx.env));
@@ -13,10 +14,6 @@ export function clientFor(ctx: CliContext): HangarClient {
 
 export function appFor(ctx: CliContext, opts: { app?: string | undefined }): string {
   return resolveAppName(opts.app, ctx.env, ctx.cwd);
-}
-
-export function addAppOption(cmd: Command): Command {
-  return cmd.option('-a, --app <name>', 'the app (default: HANGAR_APP, or app in ./hangar.toml)');
 }
 
 /** All of stdin as bytes, exactly as given. */

@@ -6,9 +6,9 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { UserError } from '../errors.js';
+import { DEFAULT_API_URL, DEFAULT_LISTEN } from './defaults.js';
 
-export const DEFAULT_LISTEN = '127.0.0.1:4280';
-export const DEFAULT_API_URL = `http://${DEFAULT_LISTEN}`;
+export { DEFAULT_API_URL, DEFAULT_LISTEN };
 
 /** `--data-dir`, then HANGAR_DATA_DIR, then $XDG_DATA_HOME/hangar (~/.local/share/hangar). */
 export function serverDataDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
