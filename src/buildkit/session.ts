@@ -81,7 +81,7 @@ export class BuildSession {
         if (dir.excludePatterns && dir.excludePatterns.length > 0 && !override) excludes = dir.excludePatterns;
         const stats = await sendDirectory(
           dir.dir,
-          { packets: call.requests, send: (bytes) => call.sendBytes(bytes), sendFramed: (f) => call.sendFramed(f) },
+          { packets: call.requests, sendFramed: (f) => call.sendFramed(f) },
           { includePatterns: list('include-patterns'), excludePatterns: excludes, followPaths: list('followpaths') },
           call.signal,
         );

@@ -33,7 +33,7 @@ beforeAll(async () => {
     return { data: Buffer.from('v') };
   });
   server.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, async (call) => {
-    await sendDirectory(dir, { packets: call.requests, send: (b) => call.sendBytes(b), sendFramed: (f) => call.sendFramed(f) }, {});
+    await sendDirectory(dir, { packets: call.requests, sendFramed: (f) => call.sendFramed(f) }, {});
   });
   listener = net.createServer((socket) => server.serveOn(socket));
   await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));

@@ -9,17 +9,20 @@
 // Must never: read outside the directory (symlinks are sent as links, not
 // followed, unless named in followpaths), or hold more than one chunk of a
 // file in memory.
-import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
-import { open, opendir, readlink, realpath, stat as statFile } from 'node:fs/promises';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { open, realpath, stat as statFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { Packet_PacketType as PacketType, PacketSchema, type Packet } from '../gen/fsutil/wire_pb.js';
-import { StatSchema, type Stat } from '../gen/fsutil/stat_pb.js';
+import { Packet_PacketType as PacketKind, type Packet } from '../gen/fsutil/wire_pb.js';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import { PatternMatcher } from './dockerignore.js';
+import { encodeControlPacket, encodeStatPacket, framedDataPacket, PacketBatcher, PacketType, type StatFields } from './wire.js';
+
+export { framedDataPacket, type StatFields } from './wire.js';
 
 export const DATA_CHUNK = 32 * 1024;
 const FILE_WORKERS = 8;
+/** Chunks read in one readv call for large files: fewer syscalls and thread-pool trips, each chunk still its own packet. */
+const CHUNKS_PER_READ = 8;
 
 /** Go's os.FileMode bits, which fsutil puts on the wire. */
 export const GoMode = {
@@ -52,8 +55,7 @@ export interface SendStats {
 /** The two directions of a DiffCopy stream, as the session gives them. */
 export interface PacketStream {
   packets: AsyncIterable<Packet>;
-  send(bytes: Uint8Array): Promise<void>;
-  /** Sends a packet already framed for gRPC (DATA packets, to copy file bytes once). */
+  /** Sends packets already framed for gRPC (possibly several in one buffer); resolves when more may be sent. */
   sendFramed(framed: Buffer): Promise<void>;
 }
 
@@ -144,17 +146,35 @@ async function followTargets(root: string, followPaths: string[]): Promise<strin
   return [...new Set(out)];
 }
 
-interface WalkEntry {
+export interface WalkEntry {
   rel: string;
   abs: string;
-  stat: Stat;
+  stat: StatFields;
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/** UTF-8 byte order. JS string order (UTF-16 units) agrees with it unless a name holds a surrogate pair. */
+function sortNames(names: string[]): void {
+  if (names.some((n) => SURROGATE.test(n))) names.sort(byteOrder);
+  else names.sort();
 }
 
 /**
  * Walks `root` the way fsutil does and yields the entries to announce.
- * Streaming: only one directory listing per level is held at a time.
+ * Only one directory listing per level is held at a time.
  */
 export async function* walkDirectory(root: string, filter: WalkFilter = {}): AsyncGenerator<WalkEntry> {
+  yield* await openWalk(root, filter);
+}
+
+/**
+ * The walk itself is synchronous: readdir and lstat take microseconds on a
+ * warm tree, where a thread-pool round trip per entry made large trees
+ * several times slower to announce. The caller yields to the event loop
+ * whenever the stream pushes back.
+ */
+async function openWalk(root: string, filter: WalkFilter): Promise<Generator<WalkEntry>> {
   const rootStat = await statFile(root);
   if (!rootStat.isDirectory()) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `${root} is not a directory`);
   const excludes = filter.excludePatterns && filter.excludePatterns.length > 0 ? new PatternMatcher(filter.excludePatterns) : undefined;
@@ -165,23 +185,17 @@ export async function* walkDirectory(root: string, filter: WalkFilter = {}): Asy
   const seenInodes = new Map<string, string>();
   let lastIncludedDir = '';
 
-  async function* walk(dirAbs: string, dirRel: string): AsyncGenerator<WalkEntry> {
-    const names: string[] = [];
-    const dir = await opendir(dirAbs);
-    for await (const d of dir) names.push(d.name);
-    names.sort(byteOrder);
+  function* walk(dirAbs: string, dirRel: string): Generator<WalkEntry> {
+    const names = readdirSync(dirAbs);
+    sortNames(names);
+    const absPrefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
+    const relPrefix = dirRel === '' ? '' : `${dirRel}/`;
     for (const name of names) {
-      const rel = dirRel === '' ? name : `${dirRel}/${name}`;
-      const abs = path.join(dirAbs, name);
-      let st;
-      try {
-        // Synchronous: a few microseconds each, where a thread-pool round trip
-        // per entry made large trees several times slower to announce.
-        st = lstatSync(abs, { bigint: true });
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
-      }
+      const rel = relPrefix + name;
+      const abs = absPrefix + name;
+      // Gone since the listing: not sent.
+      const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+      if (st === undefined) continue;
       const isDir = st.isDirectory();
       if (includes) {
         const underIncluded = lastIncludedDir !== '' && rel.startsWith(`${lastIncludedDir}/`);
@@ -209,23 +223,27 @@ export async function* walkDirectory(root: string, filter: WalkFilter = {}): Asy
         const reincludes = excludes.patterns.some((p) => p.exclusion && `${p.text}/`.startsWith(prefix));
         if (!reincludes) continue;
       }
-      const goMode = goFileMode(Number(st.mode));
-      const stat = create(StatSchema, {
+      const stat: StatFields = {
         path: rel,
-        mode: goMode,
+        mode: goFileMode(Number(st.mode)),
         uid: Number(st.uid),
         gid: Number(st.gid),
+        size: 0n,
         modTime: st.mtimeNs,
-      });
+        linkname: '',
+        devmajor: 0n,
+        devminor: 0n,
+      };
       if (!isDir) {
         stat.size = st.size;
-        if (st.isSymbolicLink()) stat.linkname = await readlink(abs);
+        const isLink = st.isSymbolicLink();
+        if (isLink) stat.linkname = readlinkSync(abs);
         if (st.isBlockDevice() || st.isCharacterDevice()) {
           const rdev = st.rdev;
           stat.devmajor = (rdev >> 8n) & 0xfffn;
           stat.devminor = (rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n);
         }
-        if (st.nlink > 1n && !st.isSymbolicLink()) {
+        if (st.nlink > 1n && !isLink) {
           // A second name for the same inode is sent as a hard link to the first.
           const key = `${st.dev}:${st.ino}`;
           const first = seenInodes.get(key);
@@ -240,37 +258,7 @@ export async function* walkDirectory(root: string, filter: WalkFilter = {}): Asy
     }
   }
 
-  yield* walk(root, '');
-}
-
-function packetBytes(p: Partial<Omit<Packet, '$typeName'>>): Uint8Array {
-  return toBinary(PacketSchema, create(PacketSchema, p));
-}
-
-/**
- * Encodes a gRPC-framed DATA packet by hand (field 1 type, 3 ID, 4 data):
- * file bytes are read straight into the frame, so each chunk is copied once.
- */
-export function framedDataPacket(id: number, dataLength: number): { frame: Buffer; dataOffset: number } {
-  const head: number[] = [0x08, PacketType.PACKET_DATA];
-  if (id !== 0) head.push(0x18, ...varint(id));
-  if (dataLength > 0) head.push(0x22, ...varint(dataLength));
-  const frame = Buffer.allocUnsafe(5 + head.length + dataLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(head.length + dataLength, 1);
-  frame.set(head, 5);
-  return { frame, dataOffset: 5 + head.length };
-}
-
-function varint(n: number): number[] {
-  const out: number[] = [];
-  let v = n >>> 0;
-  while (v >= 0x80) {
-    out.push((v & 0x7f) | 0x80);
-    v >>>= 7;
-  }
-  out.push(v);
-  return out;
+  return walk(root, '');
 }
 
 /**
@@ -279,6 +267,7 @@ function varint(n: number): number[] {
  */
 export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal): Promise<SendStats> {
   const stats: SendStats = { entries: 0, filesSent: 0, bytesSent: 0 };
+  const out = new PacketBatcher((framed) => stream.sendFramed(framed));
   const files = new Map<number, { abs: string; size: number }>();
   const requests: number[] = [];
   const waiters: (() => void)[] = [];
@@ -291,31 +280,38 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
 
   const walker = (async () => {
     let id = 0;
-    for await (const entry of walkDirectory(root, filter)) {
+    for (const entry of await openWalk(root, filter)) {
       if (signal?.aborted || finished) return;
-      if (isRegular(entry.stat.mode) && entry.stat.linkname === '') files.set(id, { abs: entry.abs, size: Number(entry.stat.size) });
+      const { stat } = entry;
+      if (stat.linkname === '' && isRegular(stat.mode)) files.set(id, { abs: entry.abs, size: Number(stat.size) });
       id++;
       stats.entries++;
-      await stream.send(packetBytes({ type: PacketType.PACKET_STAT, stat: entry.stat }));
+      const wait = out.push(encodeStatPacket(stat));
+      if (wait) await wait;
     }
-    await stream.send(packetBytes({ type: PacketType.PACKET_STAT }));
+    await out.push(encodeStatPacket(undefined));
     walkDone = true;
   })().catch(async (err: unknown) => {
     failure = err;
     notify();
-    await stream.send(packetBytes({ type: PacketType.PACKET_ERR, data: Buffer.from(String((err as Error).message ?? err)) })).catch(() => undefined);
+    try {
+      await out.push(encodeControlPacket(PacketType.ERR, Buffer.from(String((err as Error).message ?? err))));
+      await out.flush();
+    } catch {
+      // The stream is gone; the failure is reported by the caller.
+    }
   });
 
   const reader = (async () => {
     for await (const p of stream.packets) {
-      if (p.type === PacketType.PACKET_REQ) {
+      if (p.type === PacketKind.PACKET_REQ) {
         requests.push(p.ID);
         notify();
-      } else if (p.type === PacketType.PACKET_FIN) {
+      } else if (p.type === PacketKind.PACKET_FIN) {
         finished = true;
         notify();
         return;
-      } else if (p.type === PacketType.PACKET_ERR) {
+      } else if (p.type === PacketKind.PACKET_ERR) {
         throw new GrpcError(GrpcStatus.ABORTED, `the builder could not receive the files: ${Buffer.from(p.data).toString()}`);
       }
     }
@@ -328,8 +324,8 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
   });
 
   // A few files in flight at once: the receiver writes them in parallel, and
-  // small files are bound by round trips, not bandwidth. Memory stays at
-  // most FILE_WORKERS chunks plus the in-flight window.
+  // large files are bound by reads, not the walk. Memory stays at most
+  // FILE_WORKERS reads plus one batch and the stream's in-flight window.
   const worker = async (): Promise<void> => {
     for (;;) {
       if (failure) return;
@@ -342,46 +338,68 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
       const file = files.get(id);
       if (file === undefined) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the builder asked for unknown file id ${id}`);
       files.delete(id);
-      if (file.size < DATA_CHUNK) await sendSmallFile(file.abs, id, stream, stats);
-      else await sendFile(file.abs, id, stream, stats, signal);
+      if (file.size < DATA_CHUNK) await sendSmallFile(file.abs, id, out, stats);
+      else await sendFile(file.abs, id, out, stats, signal);
     }
   };
   await Promise.all(Array.from({ length: FILE_WORKERS }, worker));
   await Promise.all([walker, reader]);
   if (failure) throw failure;
   if (!walkDone) throw new GrpcError(GrpcStatus.CANCELLED, 'the file sync ended before the directory was walked');
-  await stream.send(packetBytes({ type: PacketType.PACKET_FIN }));
+  await out.push(encodeControlPacket(PacketType.FIN));
+  await out.flush();
   return stats;
 }
 
-async function sendFile(abs: string, id: number, stream: PacketStream, stats: SendStats, signal?: AbortSignal): Promise<void> {
+async function sendFile(abs: string, id: number, out: PacketBatcher, stats: SendStats, signal?: AbortSignal): Promise<void> {
   const handle = await open(abs, 'r').catch(() => undefined);
   if (handle) {
     try {
-      const { size } = await handle.stat();
-      let remaining = size;
-      // Read into the frame for the expected length; a file that changed size is sent as read.
-      for (;;) {
-        if (signal?.aborted) throw new GrpcError(GrpcStatus.CANCELLED, 'the build was cancelled');
-        const want = remaining > 0 ? Math.min(DATA_CHUNK, remaining) : DATA_CHUNK;
-        const { frame, dataOffset } = framedDataPacket(id, want);
-        const { bytesRead } = await handle.read(frame, dataOffset, want, null);
-        if (bytesRead === 0) break;
-        if (bytesRead === want) await stream.sendFramed(frame);
-        else await stream.sendFramed(framedDataCopy(id, frame.subarray(dataOffset, dataOffset + bytesRead)));
-        stats.bytesSent += bytesRead;
-        remaining -= bytesRead;
-      }
+      await sendChunks(handle, id, out, stats, signal);
     } finally {
       await handle.close();
     }
   }
   stats.filesSent++;
-  await stream.sendFramed(framedDataPacket(id, 0).frame);
+  await out.push(framedDataPacket(id, 0).frame);
 }
 
+/**
+ * Reads up to CHUNKS_PER_READ chunks with one readv straight into their
+ * packets' frames; a file that changed size since the walk is sent as read.
+ */
+async function sendChunks(handle: FileHandle, id: number, out: PacketBatcher, stats: SendStats, signal?: AbortSignal): Promise<void> {
+  const { size } = await handle.stat();
+  let remaining = size;
+  for (;;) {
+    if (signal?.aborted) throw new GrpcError(GrpcStatus.CANCELLED, 'the build was cancelled');
+    const frames: { frame: Buffer; dataOffset: number; want: number }[] = [];
+    let left = remaining > 0 ? remaining : DATA_CHUNK;
+    for (let i = 0; i < CHUNKS_PER_READ && left > 0; i++) {
+      const want = Math.min(DATA_CHUNK, left);
+      frames.push({ ...framedDataPacket(id, want), want });
+      left -= want;
+    }
+    const { bytesRead } = await handle.readv(
+frames.map((f) => f.frame.subarray(f.dataOffset, f.dataOffset + f.want)));
+    if (bytesRead === 0) break;
+    let got = bytesRead;
+    for (const f of frames) {
+      if (got <= 0) break;
+      const n = Math.min(got, f.want);
+      const wait = out.push(n === f.want ? f.frame : framedDataCopy(id, f.frame.subarray(f.dataOffset, f.dataOffset + n)));
+      if (wait) await wait;
+      got -= n;
+    }
+    stats.bytesSent += bytesRead;
+    remaining -= bytesRead;
+  }
+}
+
+const smallReadScratch = Buffer.allocUnsafe(DATA_CHUNK);
+
 /** Files under one chunk are read in one synchronous call: round trips, not bytes, dominate for them. */
-async function sendSmallFile(abs: string, id: number, stream: PacketStream, stats: SendStats): Promise<void> {
+async function sendSmallFile(abs: string, id: number, out: PacketBatcher, stats: SendStats): Promise<void> {
   let fd: number | undefined;
   try {
     fd = openSync(abs, 'r');
@@ -390,28 +408,23 @@ async function sendSmallFile(abs: string, id: number, stream: PacketStream, stat
   }
   if (fd !== undefined) {
     try {
-      const { frame, dataOffset } = framedDataPacket(id, DATA_CHUNK);
-      const n = readSync(fd, frame, dataOffset, DATA_CHUNK, null);
-      if (n > 0) {
-        await stream.sendFramed(framedDataCopy(id, frame.subarray(dataOffset, dataOffset + n)));
+      for (;;) {
+        // A file that grew past one chunk since the walk is sent whole, chunk by chunk.
+        // The scratch buffer is used and copied out before any await.
+        const n = readSync(fd, smallReadScratch, 0, DATA_CHUNK, null);
+        if (n === 0) break;
+        const wait = out.push(framedDataCopy(id, smallReadScratch.subarray(0, n)));
         stats.bytesSent += n;
-      }
-      // A file that grew past one chunk since the walk: send the rest too.
-      if (n === DATA_CHUNK) {
-        for (;;) {
-          const next = framedDataPacket(id, DATA_CHUNK);
-          const m = readSync(fd, next.frame, next.dataOffset, DATA_CHUNK, null);
-          if (m === 0) break;
-          await stream.sendFramed(m === DATA_CHUNK ? next.frame : framedDataCopy(id, next.frame.subarray(next.dataOffset, next.dataOffset + m)));
-          stats.bytesSent += m;
-        }
+        if (wait) await wait;
+        if (n < DATA_CHUNK) break;
       }
     } finally {
       closeSync(fd);
     }
   }
   stats.filesSent++;
-  await stream.sendFramed(framedDataPacket(id, 0).frame);
+  const wait = out.push(framedDataPacket(id, 0).frame);
+  if (wait) await wait;
 }
 
 function framedDataCopy(id: number, data: Buffer): Buffer {
