@@ -26,9 +26,24 @@ case "$host" in
 esac
 is_root || die "no Docker Engine answers at $host and starting one needs root; start dockerd, or run setup as root."
 
-# A stale pid file from an engine we started earlier that has since died.
-if [ -f "$HANGAR_ENGINE_PIDFILE" ] && ! kill -0 "$(cat "$HANGAR_ENGINE_PIDFILE")" 2>/dev/null; then
+# A dockerd that is running: not a zombie (a killed engine stays one until it
+# is reaped) and really dockerd (pids are reused).
+process_alive() {
+  local pid=$1 name=$2
+  [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || return 1
+  [ "$(cut -d' ' -f3 "/proc/$pid/stat")" != Z ] && tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q "$name"
+}
+
+# Stale pid files from an engine we started earlier that has since been killed:
+# dockerd's own, and that of the containerd it supervised, which would make a
+# new dockerd wait for a containerd that is gone.
+if [ -f "$HANGAR_ENGINE_PIDFILE" ] && ! process_alive "$(cat "$HANGAR_ENGINE_PIDFILE")" dockerd; then
   rm -f "$HANGAR_ENGINE_PIDFILE"
+fi
+containerd_pidfile="$HANGAR_ENGINE_EXEC_ROOT/containerd/containerd.pid"
+if [ ! -f "$HANGAR_ENGINE_PIDFILE" ] && [ -f "$containerd_pidfile" ] \
+  && ! process_alive "$(cat "$containerd_pidfile")" containerd; then
+  rm -f "$containerd_pidfile"
 fi
 
 if [ ! -f "$HANGAR_ENGINE_PIDFILE" ]; then
@@ -39,7 +54,7 @@ if [ ! -f "$HANGAR_ENGINE_PIDFILE" ]; then
   setsid nohup dockerd \
     --host "unix://$sock" \
     --data-root "$HANGAR_ENGINE_ROOT" \
-    --exec-root /run/hangar-docker \
+    --exec-root "$HANGAR_ENGINE_EXEC_ROOT" \
     --pidfile "$HANGAR_ENGINE_PIDFILE" \
     --bridge=none --iptables=false --ip-masq=false \
     --userland-proxy=false \

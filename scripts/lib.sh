@@ -6,6 +6,7 @@ HANGAR_STATE_DIR=${HANGAR_STATE_DIR:-/var/lib/hangar-setup}
 HANGAR_ENGINE_ROOT=${HANGAR_ENGINE_ROOT:-/var/lib/hangar-docker}
 HANGAR_ENGINE_LOG=${HANGAR_ENGINE_LOG:-/var/log/hangar-dockerd.log}
 HANGAR_ENGINE_PIDFILE=${HANGAR_ENGINE_PIDFILE:-/run/hangar-dockerd.pid}
+HANGAR_ENGINE_EXEC_ROOT=${HANGAR_ENGINE_EXEC_ROOT:-/run/hangar-docker}
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
