@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'tsup';
 
@@ -10,35 +10,42 @@ import { defineConfig } from 'tsup';
 //
 // Other processes may run ./bin/hangar while this builds, so dist/hangar.js
 // must never be missing nor point at chunks not yet written: the build goes to
-// a private directory, chunks move into dist/ first (their names carry a
-// content hash, so a new entry cannot pick up a stale one), the entry last, by
-// rename. Chunks no build references any more are removed once they are old
+// a private directory, chunks move into dist/chunks/ first (their names carry
+// a content hash, so a new entry cannot pick up a stale one), the entry last,
+// by rename. Chunks the new build does not use are removed once they are old
 // enough that no running command can still be loading them.
 const OUT = 'dist';
+const CHUNKS = 'chunks';
 const STAGING = join(OUT, `.build-${process.pid}`);
 const UNUSED_CHUNK_GRACE_MS = 60 * 60 * 1000;
-const ENTRY = 'hangar.js';
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
 
 function publish(): void {
-  const built = readdirSync(STAGING);
-  const entryFiles = [`${ENTRY}.map`, ENTRY];
-  for (const f of built.filter((f) => !entryFiles.includes(f))) renameSync(join(STAGING, f), join(OUT, f));
-  for (const f of entryFiles.filter((f) => built.includes(f))) renameSync(join(STAGING, f), join(OUT, f));
+  mkdirSync(join(OUT, CHUNKS), { recursive: true });
+  const chunks = existsSync(join(STAGING, CHUNKS)) ? readdirSync(join(STAGING, CHUNKS)) : [];
+  for (const f of chunks) renameSync(join(STAGING, CHUNKS, f), join(OUT, CHUNKS, f));
+  // The map first: the entry is what makes this build the current one.
+  for (const f of ['hangar.js.map', 'hangar.js']) renameSync(join(STAGING, f), join(OUT, f));
   rmSync(STAGING, { recursive: true, force: true });
 
-  const now = Date.now();
+  for (const f of readdirSync(join(OUT, CHUNKS))) {
+    const path = join(OUT, CHUNKS, f);
+    if (!chunks.includes(f) && ageMs(path) > UNUSED_CHUNK_GRACE_MS) rmSync(path, { force: true });
+  }
+  // Leftovers of builds that failed or were killed, and chunks of builds that
+  // put them next to the entry.
   for (const f of readdirSync(OUT)) {
     const path = join(OUT, f);
-    if (built.includes(f)) continue;
-    const old = (() => {
-      try {
-        return now - statSync(path).mtimeMs > UNUSED_CHUNK_GRACE_MS;
-      } catch {
-        return false;
-      }
-    })();
-    // Leftovers of builds that failed or were killed, and chunks of earlier builds.
-    if (old && (f.startsWith('.build-') || /^chunk-[A-Za-z0-9]+\.js(\.map)?$/.test(f))) rmSync(path, { recursive: true, force: true });
+    if ((f.startsWith('.build-') || /-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) && ageMs(path) > UNUSED_CHUNK_GRACE_MS) {
+      rmSync(path, { recursive: true, force: true });
+    }
   }
 }
 
@@ -52,8 +59,10 @@ export default defineConfig({
   clean: false,
   splitting: true,
   shims: false,
+  esbuildOptions(options) {
+    options.chunkNames = `${CHUNKS}/[name]-[hash]`;
+  },
   async onSuccess() {
-    mkdirSync(OUT, { recursive: true });
     publish();
   },
 });
