@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import pkg from '../../package.json' with { type: 'json' };
-import { hangar } from '../support/cli.js';
+import { tmpdir } from 'node:os';
+import { ROOT, hangar } from '../support/cli.js';
 
 describe('hangar CLI basics', () => {
   it('prints its version', async () => {
@@ -29,5 +30,18 @@ describe('hangar CLI basics', () => {
     expect(r.status).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/unknown option '--frobnicate'/);
+  });
+});
+
+describe('hangar output into a closed pipe', () => {
+  it('ends quietly when the reader goes away early', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(
+      'bash',
+      ['-c', `yes 'RUN echo hi' | head -5000 | sed '1i FROM busybox' > "$T" && ./bin/hangar dockerfile parse --json -f "$T" | head -c 10 >/dev/null; echo "status=\${PIPESTATUS[0]}"`],
+      { cwd: ROOT, encoding: 'utf8', env: { ...process.env, T: `${tmpdir()}/hangar-epipe-${process.pid}.Dockerfile` } },
+    );
+    expect(r.stderr).not.toMatch(/EPIPE|Error/);
+    expect(r.stdout.trim()).toBe('status=0');
   });
 });
