@@ -233,7 +233,14 @@ export class PacketBatcher {
     }
     this.#parts.push(framed);
     this.#bytes += framed.length;
-    if (this.#bytes >= BATCH_BYTES) return this.#enqueue(this.#take());
+    if (this.#bytes >= BATCH_BYTES) {
+      // Also give the event loop a turn: the stream accepts a batch at once
+      // while it is under its in-flight limit, but the bytes reach the socket
+      // only when I/O runs. Without this a synchronous walk would hold the
+      // whole listing back until it ends, and the builder would start late.
+      const accepted = this.#enqueue(this.#take());
+      return Promise.all([accepted, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
+    }
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => {
