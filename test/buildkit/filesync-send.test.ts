@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, fromBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { PacketSchema, Packet_PacketType as T, type Packet } from '../../src/buildkit/gen/fsutil/wire_pb.js';
 import { DATA_CHUNK, sendDirectory, walkDirectory, type PacketStream } from '../../src/buildkit/filesync/send.js';
 
@@ -35,7 +35,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function receive(requestFiles: boolean) {
   const queue: Packet[] = [];
   let wake: (() => void) | undefined;
-  const toSender = (p: Partial<Packet>): void => {
+  const toSender = (p: MessageInitShape<typeof PacketSchema>): void => {
     queue.push(create(PacketSchema, p));
     wake?.();
   };
