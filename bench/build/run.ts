@@ -48,7 +48,7 @@ interface Sample {
 
 // BuildKit v0.8 in the engine sometimes fails a step with "flightcontrol:
 // exceeded retry timeout" when many stages start at once; such a run is
-// prepared again (the cache pruned for cold cases) and retried once, and counted.
+// prepared again (the cache pruned for cold cases) and retried, up to three attempts, and counted.
 const retries: Record<Tool, number> = { hangar: 0, docker: 0 };
 
 function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
@@ -107,15 +107,16 @@ function runCase(name: string, runs: number, prepare: (tool: Tool, round: number
     const order: Tool[] = round % 2 === 0 ? ['hangar', 'docker'] : ['docker', 'hangar'];
     for (const tool of order) {
       prepare(tool, round);
-      let s: Sample;
-      try {
-        s = build(tool);
-      } catch (err) {
-        if (!/flightcontrol/.test(String(err))) throw err;
-        retries[tool]++;
-        console.log(`${tool}: BuildKit flightcontrol timeout, preparing again and retrying once`);
-        prepare(tool, round);
-        s = build(tool);
+      let s: Sample | undefined;
+      for (let attempt = 1; s === undefined; attempt++) {
+        try {
+          s = build(tool);
+        } catch (err) {
+          if (!/flightcontrol/.test(String(err)) || attempt === 3) throw err;
+          retries[tool]++;
+          console.log(`${tool}: BuildKit flightcontrol timeout, preparing again and retrying (attempt ${attempt + 1} of 3)`);
+          prepare(tool, round);
+        }
       }
       samples[tool].push(s);
       console.log(`${name} ${tool} run ${round + 1}: ${s.seconds.toFixed(2)} s, peak RSS ${(s.rssKb / 1024).toFixed(0)} MB`);
