@@ -432,6 +432,7 @@ class Compiler {
           ...(h.interval ? { Interval: h.interval } : {}),
           ...(h.timeout ? { Timeout: h.timeout } : {}),
           ...(h.startPeriod ? { StartPeriod: h.startPeriod } : {}),
+          ...(h.startInterval ? { StartInterval: h.startInterval } : {}),
           ...(h.retries ? { Retries: h.retries } : {}),
         };
         addHistory(img, `HEALTHCHECK ${JSON.stringify(cfg.Healthcheck)}`, false);
@@ -570,7 +571,7 @@ class Compiler {
         return out;
       }
       case 'cache': {
-        const mount: ExecMount = { type: 'cache', dest: abs(m.target), id: m.id || abs(m.target), sharing: m.sharing };
+        const mount: ExecMount = { type: 'cache', dest: abs(m.target), id: m.id || abs(m.target), sharing: m.sharing, ...(m.readOnly ? { readonly: true } : {}) };
         if (m.from) {
           const src = this.sourceFor(st, m.from, cmd.startLine);
           mount.source = src.state;
@@ -588,6 +589,8 @@ class Compiler {
         return [{ type: 'bind', dest: abs(m.target), source: src.state, ...(selector && selector !== '/' ? { selector } : {}), readonly: m.readOnly }];
       }
       case 'tmpfs':
+        // The builder's LLB (BuildKit 0.8) has no tmpfs size; refused rather than silently unlimited.
+        if (m.size > 0) fail(this.file, cmd.startLine, `RUN --mount=type=tmpfs,size=... is not supported by this builder; drop size= or mount without a limit`);
         return [{ type: 'tmpfs', dest: abs(m.target) }];
       case 'ssh':
         // Even an optional mount is refused: skipping it would ignore what the Dockerfile asked for.

@@ -208,7 +208,7 @@ export type ExecMount =
   /** A state mounted at dest; writable unless `readonly` (then its changes are an output). */
   | { type: 'bind'; dest: string; source: State; selector?: string; readonly?: boolean }
   /** A persistent cache directory shared between builds by id. */
-  | { type: 'cache'; dest: string; id: string; sharing?: CacheSharing; source?: State; selector?: string }
+  | { type: 'cache'; dest: string; id: string; sharing?: CacheSharing; source?: State; selector?: string; readonly?: boolean }
   /** An empty in-memory directory, gone after the step. */
   | { type: 'tmpfs'; dest: string }
   /** A secret served by the session, mounted read-only on a tmpfs for this step only. */
@@ -283,7 +283,7 @@ export function exec(root: State, options: ExecOptions, opOptions: OpOptions = {
           output: -1,
           dest: m.dest,
           selector: m.selector ?? '',
-          readonly: false,
+          readonly: m.readonly === true,
           type: 'cache',
           cache: { id: m.id, sharing: m.sharing ?? 'shared' },
         });

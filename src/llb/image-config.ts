@@ -13,6 +13,7 @@ export interface Healthcheck {
   Interval?: number;
   Timeout?: number;
   StartPeriod?: number;
+  StartInterval?: number;
   Retries?: number;
 }
 

@@ -129,6 +129,13 @@ describe('compileDockerfile', () => {
     });
   });
 
+  it('keeps HEALTHCHECK --start-interval and a read-only cache mount', async () => {
+    const r = await compile('FROM busybox\nHEALTHCHECK --start-period=2s --start-interval=1s CMD true\nRUN --mount=type=cache,target=/c,ro true\n');
+    expect(r.image.config.Healthcheck).toMatchObject({ StartPeriod: 2e9, StartInterval: 1e9 });
+    const cache = execs(r.state)[0]!.mounts.find((m) => m.type === 'cache');
+    expect(cache).toMatchObject({ dest: '/c', readonly: true });
+  });
+
   it('errors clearly on a required ssh mount without an agent', async () => {
     await expect(compile('FROM busybox\nRUN --mount=type=ssh,required=true true\n')).rejects.toThrow(/Dockerfile:2: RUN --mount=type=ssh needs an SSH agent/);
     await expect(compile('FROM busybox\nRUN --mount=type=ssh true\n')).rejects.toThrow(/SSH agent/);
@@ -174,6 +181,7 @@ describe('compileDockerfile, less common input', () => {
     await expect(compile('FROM busybox\nCOPY --exclude=*.md . /app\n')).rejects.toThrow(/Dockerfile:2: COPY --exclude is not supported/);
     await expect(compile('FROM busybox\nADD https://example.com/x /x\n')).rejects.toThrow(/ADD from a URL/);
     await expect(compile('FROM busybox\nCOPY --chmod=u+x a /a\n')).rejects.toThrow(/not an octal mode/);
+    await expect(compile('FROM busybox\nRUN --mount=type=tmpfs,target=/t,size=1m true\n')).rejects.toThrow(/Dockerfile:2: RUN --mount=type=tmpfs,size=\.\.\. is not supported/);
   });
 
   it('keeps secret ids, never values, in op names and history', async () => {
