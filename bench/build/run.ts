@@ -52,10 +52,6 @@ interface Sample {
 const retries: Record<Tool, number> = { hangar: 0, docker: 0 };
 
 function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
-  return buildAttempt(tool, dir, tag, secretDir);
-}
-
-function buildAttempt(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
   const timeFile = join(secretDir, `time-${tool}`);
   const args = ['-t', tag, '--progress=plain', '--secret', `id=BENCH_TOKEN,src=${join(secretDir, 'token')}`, '--secret', `id=BENCH_KEY,src=${join(secretDir, 'key')}`, dir];
   const cmd =

@@ -8,8 +8,7 @@
 // build settles) and, with --secret-cache=digest, as keyed digests.
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import {
   GrpcError,
   GrpcStatus,
@@ -26,6 +25,8 @@ import {
   type ProgressEvent,
 } from '../buildkit/index.js';
 import { parseDockerfile, type DockerfileInstructions } from '../dockerfile/index.js';
+import { cliConfigDir } from '../config/defaults.js';
+import { readStream } from '../read-stream.js';
 import { UserError } from '../errors.js';
 import { compileDockerfile, neededStageIndexes, type CompiledBuild } from '../llb/compile.js';
 import { marshalDefinition } from '../llb/definition.js';
@@ -145,8 +146,7 @@ function statOrNull(p: string) {
 
 /** Where the key for --secret-cache=digest lives: created once, mode 0600, never printed. */
 export function secretCacheKey(env: NodeJS.ProcessEnv): Buffer {
-  const base = env.XDG_CONFIG_HOME && isAbsolute(env.XDG_CONFIG_HOME) ? env.XDG_CONFIG_HOME : join(env.HOME || homedir(), '.config');
-  const path = join(base, 'hangar', 'secret-cache.key');
+  const path = join(cliConfigDir(env), 'secret-cache.key');
   try {
     const existing = readFileSync(path);
     if (existing.length >= 32) return existing;
@@ -164,12 +164,6 @@ export function secretDigest(key: Buffer, id: string, value: Buffer): string {
   return createHmac('sha256', key).update(id).update('\0').update(value).digest('hex');
 }
 
-async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** Reads, checks and runs one local build. */
 export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEvents): Promise<LocalBuildResult> {
   const contextDir = resolve(req.cwd, req.context);
@@ -184,7 +178,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     if (req.secrets.some((s) => /(?:^|,)(?:src|source)=\/dev\/stdin(?:,|$)/.test(s))) {
       throw new UserError('-f - and a secret with src=/dev/stdin both read stdin; put the Dockerfile or the secret in a file.');
     }
-    text = await readAll(req.stdin);
+    text = (await readStream(req.stdin)).toString('utf8');
     dockerfileName = 'Dockerfile';
   } else {
     const dockerfilePath = req.dockerfile ? resolve(req.cwd, req.dockerfile) : join(contextDir, 'Dockerfile');

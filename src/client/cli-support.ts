@@ -2,6 +2,7 @@
 // the app a command is about, and reading stdin byte for byte. No business
 // logic; never echoes what it reads.
 import { UserError } from '../errors.js';
+import { readStream } from '../read-stream.js';
 import type { CliContext } from '../cli/context.js';
 import { resolveApiTarget, resolveAppName } from '../config/paths.js';
 import { HangarClient } from './api.js';
@@ -17,12 +18,8 @@ export function appFor(ctx: CliContext, opts: { app?: string | undefined }): str
 }
 
 /** All of stdin as bytes, exactly as given. */
-export async function readStdin(ctx: CliContext): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of ctx.stdin as AsyncIterable<Buffer | string>) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
-  }
-  return Buffer.concat(chunks);
+export function readStdin(ctx: CliContext): Promise<Buffer> {
+  return readStream(ctx.stdin);
 }
 
 /**

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { UserError } from '../errors.js';
-import { DEFAULT_API_URL, DEFAULT_LISTEN } from './defaults.js';
+import { DEFAULT_API_URL, DEFAULT_LISTEN, cliConfigDir } from './defaults.js';
 
 export { DEFAULT_API_URL, DEFAULT_LISTEN };
 
@@ -20,8 +20,7 @@ export function serverDataDir(flag: string | undefined, env: NodeJS.ProcessEnv):
 
 /** $XDG_CONFIG_HOME/hangar/config.json (~/.config/hangar/config.json). */
 export function cliConfigPath(env: NodeJS.ProcessEnv): string {
-  const base = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), '.config');
-  return join(base, 'hangar', 'config.json');
+  return join(cliConfigDir(env), 'config.json');
 }
 
 export interface CliConfig {

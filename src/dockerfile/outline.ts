@@ -33,14 +33,7 @@ export interface OutlineBuildArg {
   line: number;
 }
 
-export interface OutlineSecret {
-  id: string;
-  target: string | null;
-  env: string | null;
-  required: boolean;
-  mode: number;
-  uid: number;
-  gid: number;
+export interface OutlineSecret extends Pick<SecretMount, 'id' | 'target' | 'env' | 'required' | 'mode' | 'uid' | 'gid'> {
   /** The stage's name, or its index as a string when unnamed. */
   stage: string;
   line: number;

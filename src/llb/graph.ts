@@ -239,17 +239,22 @@ export interface ExecResult {
   readonly vertex: ExecVertex;
 }
 
-/** Runs a command on `root` (null runs it on an empty filesystem). */
-export function exec(root: State, options: ExecOptions, opOptions: OpOptions = {}): ExecResult {
-  if (options.args.length === 0) throw new TypeError('exec needs at least one argument');
-  const inputs: Output[] = [];
-  const inputIndex = (state: State): number => {
+/** Numbers an op's inputs in order of first use, adding each to `inputs`; no input (null) is -1. */
+function inputNumbering(inputs: Output[]): (state: State) => number {
+  return (state) => {
     if (state === null) return -1;
     const found = inputs.findIndex((i) => i.vertex === state.vertex && i.index === state.index);
     if (found >= 0) return found;
     inputs.push(state);
     return inputs.length - 1;
   };
+}
+
+/** Runs a command on `root` (null runs it on an empty filesystem). */
+export function exec(root: State, options: ExecOptions, opOptions: OpOptions = {}): ExecResult {
+  if (options.args.length === 0) throw new TypeError('exec needs at least one argument');
+  const inputs: Output[] = [];
+  const inputIndex = inputNumbering(inputs);
   const caps = new Set<string>(['exec.meta.base', 'exec.mount.bind']);
   const mounts: ResolvedMount[] = [
     { input: inputIndex(root), output: 0, dest: '/', selector: '', readonly: false, type: 'bind' },
@@ -413,13 +418,7 @@ export function copy(from: State, src: string, dest: string, options: CopyOption
 export function file(base: State, actions: FileAction[], opOptions: OpOptions = {}): Output {
   if (actions.length === 0) throw new TypeError('a file op needs at least one action');
   const inputs: Output[] = [];
-  const inputIndex = (state: State): number => {
-    if (state === null) return -1;
-    const found = inputs.findIndex((i) => i.vertex === state.vertex && i.index === state.index);
-    if (found >= 0) return found;
-    inputs.push(state);
-    return inputs.length - 1;
-  };
+  const inputIndex = inputNumbering(inputs);
   // Resolve every op input first: chained actions are numbered after them.
   const primary = inputIndex(base);
   const secondaries = actions.map((a) => (a.action === 'copy' ? inputIndex(a.from) : -1));
