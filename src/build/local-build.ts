@@ -226,12 +226,28 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         `--builder-tls-ca/-cert/-key apply only to a buildkit+tcp:// builder, not ${builderAddress.url}; drop them or point --builder at buildkit+tcp://HOST:PORT.`,
       );
     }
+    // The base-image checks, the connection, the worker list and the session
+    // run side by side: each is a round trip to the engine, and a no-op build
+    // is little else.
+    const hasImage = new Map<string, Promise<boolean>>();
+    const checkImage = (ref: string): Promise<boolean> => {
+      let p = hasImage.get(ref);
+      if (!p) {
+        p = engineHasImage(builderAddress, ref);
+        p.catch(() => undefined);
+        hasImage.set(ref, p);
+      }
+      return p;
+    };
+    const checkImages = !req.pull && builderAddress.kind === 'engine';
+    if (checkImages) for (const ref of staticBaseImages(df, req.target, req.buildArgs)) checkImage(ref);
     client = await connectBuilder(req.builder, req.env, tls);
-    const workers = await client.listWorkers();
-    const platform: Platform = workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' };
+    const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
+    platformReady.catch(() => undefined);
     let compiled: CompiledBuild | undefined;
     const result = await client.build({
       frontend: async (gw) => {
+        const platform = await platformReady;
         compiled = await compileDockerfile(df, {
           buildArgs: req.buildArgs,
           target: req.target,
@@ -242,7 +258,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
           noCache: req.noCache,
           secretCacheKeys,
           resolveImage: async (ref) => {
-            if (!req.pull && builderAddress.kind === 'engine' && !(await engineHasImage(builderAddress, normalizeImageRef(ref)))) {
+            if (checkImages && !(await checkImage(normalizeImageRef(ref)))) {
               throw new UserError(
                 `base image "${ref}" is not in the engine's image store; build or load it first (or pass --pull to let the engine fetch it), or fix the FROM line.`,
               );
@@ -289,6 +305,34 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     store.wipe();
     client?.close();
   }
+}
+
+/**
+ * The base images the needed stages name literally (no ARG in them, not an
+ * earlier stage, not scratch), normalized: known before anything is compiled,
+ * so they can be looked up while the connection is set up.
+ */
+export function staticBaseImages(df: DockerfileInstructions, target: string | undefined, buildArgs: Record<string, string>): string[] {
+  let needed: Set<number>;
+  try {
+    needed = neededStageIndexes(df, { target, buildArgs });
+  } catch {
+    return [];
+  }
+  const refs = new Set<string>();
+  const stageNames = new Set<string>();
+  for (const st of df.stages) {
+    const base = st.baseName;
+    if (needed.has(st.index) && !base.includes('$') && base.toLowerCase() !== 'scratch' && !stageNames.has(base.toLowerCase())) {
+      try {
+        refs.add(normalizeImageRef(base));
+      } catch {
+        // Not a valid reference: the compile reports it.
+      }
+    }
+    if (st.name) stageNames.add(st.name);
+  }
+  return [...refs];
 }
 
 const TAG_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?$/;

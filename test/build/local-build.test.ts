@@ -3,7 +3,7 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkSecrets, checkSyntaxDirective, secretCacheKey, secretDigest } from '../../src/build/local-build.js';
+import { checkSecrets, checkSyntaxDirective, secretCacheKey, secretDigest, staticBaseImages } from '../../src/build/local-build.js';
 import { parseDockerfile } from '../../src/dockerfile/index.js';
 import { tempContext } from './support/context.js';
 
@@ -29,6 +29,17 @@ describe('checkSecrets', () => {
     expect(checkSecrets(df, [], 'b', {}).warnings).toEqual(['secret "B" used at Dockerfile:4 was not given; the step runs without it.']);
     expect(() => checkSecrets(df, [], 'a', {})).toThrow('Dockerfile:2 needs secret "A" (required=true)');
     expect(checkSecrets(df, ['A', 'X'], 'a', {}).warnings).toEqual(['secret "X" was given but no RUN step of this build mounts it.']);
+  });
+});
+
+describe('staticBaseImages', () => {
+  it('names the literal base images of the needed stages, and no stage, scratch or ARG-dependent base', () => {
+    const df = parseDockerfile(
+      'ARG BASE=alpine\nFROM busybox AS tools\nFROM ${BASE} AS varied\nFROM scratch AS empty\nFROM TOOLS AS again\nFROM example.com/unused:1 AS unused\nFROM debian:bookworm-slim\nCOPY --from=tools /bin/sh /x\n',
+    );
+    expect(staticBaseImages(df, undefined, {})).toEqual(['docker.io/library/busybox:latest', 'docker.io/library/debian:bookworm-slim']);
+    expect(staticBaseImages(df, 'unused', {})).toEqual(['example.com/unused:1']);
+    expect(staticBaseImages(df, 'no-such-stage', {})).toEqual([]);
   });
 });
 

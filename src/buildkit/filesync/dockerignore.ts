@@ -48,6 +48,8 @@ interface CompiledPattern {
 /** Docker's PatternMatcher: the last matching pattern decides. */
 export class PatternMatcher {
   readonly patterns: readonly CompiledPattern[];
+  /** True when no pattern has a wildcard or escape: matching is then a prefix test. */
+  readonly #literal: boolean;
 
   constructor(patterns: string[]) {
     const compiled: CompiledPattern[] = [];
@@ -65,6 +67,7 @@ export class PatternMatcher {
       compiled.push({ text: p, exclusion, dirs: p.split('/').length, regex: compilePattern(p, original) });
     }
     this.patterns = compiled;
+    this.#literal = compiled.every((p) => !/[*?[\\]/.test(p.text) && p.text !== '.' && !p.text.startsWith('../') && p.text !== '..');
   }
 
   /** True when some pattern re-includes (`!`). */
@@ -74,6 +77,14 @@ export class PatternMatcher {
 
   /** Whether the slash-separated relative path is excluded. */
   matches(file: string): boolean {
+    if (this.#literal) {
+      // No pattern has a wildcard: a pattern matches the path or one of its parent directories.
+      let matched = false;
+      for (const p of this.patterns) {
+        if (file.startsWith(p.text) && (file.length === p.text.length || file.charCodeAt(p.text.length) === 0x2f)) matched = !p.exclusion;
+      }
+      return matched;
+    }
     const parent = path.posix.dirname(file);
     const parentDirs = parent.split('/');
     let matched = false;

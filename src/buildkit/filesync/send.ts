@@ -9,13 +9,13 @@
 // Must never: read outside the directory (symlinks are sent as links, not
 // followed, unless named in followpaths), or hold more than one chunk of a
 // file in memory.
-import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { open, realpath, stat as statFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { Packet_PacketType as PacketKind, type Packet } from '../gen/fsutil/wire_pb.js';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import { PatternMatcher } from './dockerignore.js';
-import { encodeControlPacket, encodeStatPacket, framedDataPacket, PacketBatcher, PacketType, type StatFields } from './wire.js';
+import { encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
 
 export { framedDataPacket, type StatFields } from './wire.js';
 
@@ -165,101 +165,177 @@ function sortNames(names: string[]): void {
  * Only one directory listing per level is held at a time.
  */
 export async function* walkDirectory(root: string, filter: WalkFilter = {}): AsyncGenerator<WalkEntry> {
-  yield* await openWalk(root, filter);
+  const walk = await ContextWalk.open(root, filter);
+  const w = newWireStat();
+  while (walk.next()) {
+    walk.fill(w);
+    const stat: StatFields = {
+      path: w.path,
+      mode: w.mode,
+      uid: w.uid,
+      gid: w.gid,
+      size: int64Of(w.sizeLo, w.sizeHi),
+      modTime: int64Of(w.mtimeLo, w.mtimeHi),
+      linkname: w.linkname,
+      devmajor: int64Of(w.devmajorLo, w.devmajorHi),
+      devminor: int64Of(w.devminorLo, w.devminorHi),
+    };
+    yield { rel: walk.rel, abs: walk.abs, stat };
+  }
+}
+
+function int64Of(lo: number, hi: number): bigint {
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
+
+interface DirFrame {
+  names: string[];
+  next: number;
+  absPrefix: string;
+  relPrefix: string;
 }
 
 /**
- * The walk itself is synchronous: readdir and lstat take microseconds on a
- * warm tree, where a thread-pool round trip per entry made large trees
- * several times slower to announce. The caller yields to the event loop
- * whenever the stream pushes back.
+ * A depth-first walk held as an explicit stack, one entry per next(): the
+ * current entry is in `rel`, `abs` and `st`, and fill() turns it into wire
+ * fields. No object per entry beyond what lstat returns: a listing is tens of
+ * thousands of entries, and in a short-lived process the walk runs mostly
+ * before the JIT has warmed up, so every allocation and call shows.
+ *
+ * The walk is synchronous: readdir and lstat take microseconds on a warm
+ * tree, where a thread-pool round trip per entry made large trees several
+ * times slower to announce. The caller yields to the event loop whenever the
+ * stream pushes back.
  */
-async function openWalk(root: string, filter: WalkFilter): Promise<Generator<WalkEntry>> {
-  const rootStat = await statFile(root);
-  if (!rootStat.isDirectory()) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `${root} is not a directory`);
-  const excludes = filter.excludePatterns && filter.excludePatterns.length > 0 ? new PatternMatcher(filter.excludePatterns) : undefined;
-  let includes = filter.includePatterns && filter.includePatterns.length > 0 ? filter.includePatterns.map((p) => path.posix.normalize(p)) : undefined;
-  if (filter.followPaths && filter.followPaths.length > 0) {
-    includes = [...new Set([...(includes ?? []), ...(await followTargets(root, filter.followPaths))])];
-  }
-  const seenInodes = new Map<string, string>();
-  let lastIncludedDir = '';
+class ContextWalk {
+  rel = '';
+  abs = '';
+  st: BigIntStats | undefined;
+  readonly #stack: DirFrame[] = [];
+  readonly #excludes: PatternMatcher | undefined;
+  readonly #includes: string[] | undefined;
+  readonly #seenInodes = new Map<string, string>();
+  #lastIncludedDir = '';
 
-  function* walk(dirAbs: string, dirRel: string): Generator<WalkEntry> {
+  private constructor(root: string, excludes: PatternMatcher | undefined, includes: string[] | undefined) {
+    this.#excludes = excludes;
+    this.#includes = includes;
+    this.#push(root, '');
+  }
+
+  static async open(root: string, filter: WalkFilter): Promise<ContextWalk> {
+    const rootStat = await statFile(root);
+    if (!rootStat.isDirectory()) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `${root} is not a directory`);
+    const excludes = filter.excludePatterns && filter.excludePatterns.length > 0 ? new PatternMatcher(filter.excludePatterns) : undefined;
+    let includes = filter.includePatterns && filter.includePatterns.length > 0 ? filter.includePatterns.map((p) => path.posix.normalize(p)) : undefined;
+    if (filter.followPaths && filter.followPaths.length > 0) {
+      includes = [...new Set([...(includes ?? []), ...(await followTargets(root, filter.followPaths))])];
+    }
+    return new ContextWalk(root, excludes, includes);
+  }
+
+  #push(dirAbs: string, dirRel: string): void {
     const names = readdirSync(dirAbs);
     sortNames(names);
-    const absPrefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
-    const relPrefix = dirRel === '' ? '' : `${dirRel}/`;
-    for (const name of names) {
-      const rel = relPrefix + name;
-      const abs = absPrefix + name;
+    this.#stack.push({
+      names,
+      next: 0,
+      absPrefix: dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`,
+      relPrefix: dirRel === '' ? '' : `${dirRel}/`,
+    });
+  }
+
+  /** Moves to the next entry to announce; false when the walk is over. */
+  next(): boolean {
+    const stack = this.#stack;
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (top === undefined) return false;
+      if (top.next >= top.names.length) {
+        stack.pop();
+        continue;
+      }
+      const name = top.names[top.next++]!;
+      const rel = top.relPrefix + name;
+      const abs = top.absPrefix + name;
       // Gone since the listing: not sent.
-      const st = lstatSync(abs, { bigint: true, throwIfNoEntry: false });
+      const st = lstatSync(abs, LSTAT_OPTIONS);
       if (st === undefined) continue;
       const isDir = st.isDirectory();
-      if (includes) {
-        const underIncluded = lastIncludedDir !== '' && rel.startsWith(`${lastIncludedDir}/`);
-        if (!underIncluded) {
-          let matched = false;
-          let partial = true;
-          for (const p of includes) {
-            const r = matchPrefix(p, rel);
-            if (r.matched) {
-              matched = true;
-              if (!r.partial) {
-                partial = false;
-                break;
-              }
-            }
-          }
-          if (!matched) continue;
-          if (!partial && isDir) lastIncludedDir = rel;
-        }
-      }
-      if (excludes && excludes.matches(rel)) {
+      if (this.#includes !== undefined && !this.#included(rel, isDir)) continue;
+      const excludes = this.#excludes;
+      if (excludes !== undefined && excludes.matches(rel)) {
         if (!isDir) continue;
         // Descend only when a `!` pattern may re-include something below.
         const prefix = `${rel}/`;
-        const reincludes = excludes.patterns.some((p) => p.exclusion && `${p.text}/`.startsWith(prefix));
-        if (!reincludes) continue;
+        if (!excludes.patterns.some((p) => p.exclusion && `${p.text}/`.startsWith(prefix))) continue;
       }
-      const stat: StatFields = {
-        path: rel,
-        mode: goFileMode(Number(st.mode)),
-        uid: Number(st.uid),
-        gid: Number(st.gid),
-        size: 0n,
-        modTime: st.mtimeNs,
-        linkname: '',
-        devmajor: 0n,
-        devminor: 0n,
-      };
-      if (!isDir) {
-        stat.size = st.size;
-        const isLink = st.isSymbolicLink();
-        if (isLink) stat.linkname = readlinkSync(abs);
-        if (st.isBlockDevice() || st.isCharacterDevice()) {
-          const rdev = st.rdev;
-          stat.devmajor = (rdev >> 8n) & 0xfffn;
-          stat.devminor = (rdev & 0xffn) | ((rdev >> 12n) & 0xfff00n);
-        }
-        if (st.nlink > 1n && !isLink) {
-          // A second name for the same inode is sent as a hard link to the first.
-          const key = `${st.dev}:${st.ino}`;
-          const first = seenInodes.get(key);
-          if (first !== undefined) {
-            stat.linkname = first;
-            stat.size = 0n;
-          } else seenInodes.set(key, rel);
-        }
-      }
-      yield { rel, abs, stat };
-      if (isDir) yield* walk(abs, rel);
+      this.rel = rel;
+      this.abs = abs;
+      this.st = st;
+      if (isDir) this.#push(abs, rel);
+      return true;
     }
   }
 
-  return walk(root, '');
+  #included(rel: string, isDir: boolean): boolean {
+    if (this.#lastIncludedDir !== '' && rel.startsWith(`${this.#lastIncludedDir}/`)) return true;
+    let matched = false;
+    let partial = true;
+    for (const p of this.#includes!) {
+      const r = matchPrefix(p, rel);
+      if (r.matched) {
+        matched = true;
+        if (!r.partial) {
+          partial = false;
+          break;
+        }
+      }
+    }
+    if (matched && !partial && isDir) this.#lastIncludedDir = rel;
+    return matched;
+  }
+
+  /** Puts the current entry's stat into `w` as fsutil sends it. */
+  fill(w: WireStat): void {
+    const st = this.st!;
+    const mode = Number(st.mode);
+    w.path = this.rel;
+    w.mode = goFileMode(mode);
+    w.uid = Number(st.uid);
+    w.gid = Number(st.gid);
+    const t = st.mtimeNs;
+    if (t >= 0n) {
+      w.mtimeHi = Number(t >> 32n);
+      w.mtimeLo = Number(t & 0xffff_ffffn);
+    } else [w.mtimeLo, w.mtimeHi] = int64Halves(t);
+    w.sizeLo = 0;
+    w.sizeHi = 0;
+    w.linkname = '';
+    w.devmajorLo = w.devmajorHi = w.devminorLo = w.devminorHi = 0;
+    const type = mode & 0o170000;
+    if (type === 0o040000) return;
+    [w.sizeLo, w.sizeHi] = int64Halves(st.size);
+    if (type === 0o120000) w.linkname = readlinkSync(this.abs);
+    else if (type === 0o060000 || type === 0o020000) {
+      const rdev = Number(st.rdev);
+      w.devmajorLo = Math.floor(rdev / 256) & 0xfff;
+      w.devminorLo = (rdev & 0xff) | (Math.floor(rdev / 4096) & 0xfff00);
+    }
+    if (st.nlink > 1n && type !== 0o120000) {
+      // A second name for the same inode is sent as a hard link to the first.
+      const key = `${st.dev}:${st.ino}`;
+      const first = this.#seenInodes.get(key);
+      if (first !== undefined) {
+        w.linkname = first;
+        w.sizeLo = 0;
+        w.sizeHi = 0;
+      } else this.#seenInodes.set(key, this.rel);
+    }
+  }
 }
+
+const LSTAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
 
 /**
  * Serves one DiffCopy call for `root`. Resolves when the receiver has sent
@@ -268,7 +344,9 @@ async function openWalk(root: string, filter: WalkFilter): Promise<Generator<Wal
 export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal): Promise<SendStats> {
   const stats: SendStats = { entries: 0, filesSent: 0, bytesSent: 0 };
   const out = new PacketBatcher((framed) => stream.sendFramed(framed));
-  const files = new Map<number, { abs: string; size: number }>();
+  // By file id: the path of each regular file BuildKit may ask for ('' for other entries) and its size.
+  const fileAbs: string[] = [];
+  const fileSize: number[] = [];
   const requests: number[] = [];
   const waiters: (() => void)[] = [];
   let finished = false;
@@ -279,14 +357,20 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
   };
 
   const walker = (async () => {
-    let id = 0;
-    for (const entry of await openWalk(root, filter)) {
+    const walk = await ContextWalk.open(root, filter);
+    const w = newWireStat();
+    while (walk.next()) {
       if (signal?.aborted || finished) return;
-      const { stat } = entry;
-      if (stat.linkname === '' && isRegular(stat.mode)) files.set(id, { abs: entry.abs, size: Number(stat.size) });
-      id++;
+      walk.fill(w);
+      if (w.linkname === '' && isRegular(w.mode)) {
+        fileAbs.push(walk.abs);
+        fileSize.push(w.sizeHi * 0x1_0000_0000 + w.sizeLo);
+      } else {
+        fileAbs.push('');
+        fileSize.push(0);
+      }
       stats.entries++;
-      const wait = out.push(encodeStatPacket(stat));
+      const wait = out.pushStat(w);
       if (wait) await wait;
     }
     await out.push(encodeStatPacket(undefined));
@@ -335,11 +419,11 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
         await new Promise<void>((resolve) => waiters.push(resolve));
         continue;
       }
-      const file = files.get(id);
-      if (file === undefined) throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the builder asked for unknown file id ${id}`);
-      files.delete(id);
-      if (file.size < DATA_CHUNK) await sendSmallFile(file.abs, id, out, stats);
-      else await sendFile(file.abs, id, out, stats, signal);
+      const abs = fileAbs[id];
+      if (abs === undefined || abs === '') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the builder asked for unknown file id ${id}`);
+      fileAbs[id] = '';
+      if (fileSize[id]! < DATA_CHUNK) await sendSmallFile(abs, id, out, stats);
+      else await sendFile(abs, id, out, stats, signal);
     }
   };
   await Promise.all(Array.from({ length: FILE_WORKERS }, worker));
@@ -361,7 +445,7 @@ async function sendFile(abs: string, id: number, out: PacketBatcher, stats: Send
     }
   }
   stats.filesSent++;
-  await out.push(framedDataPacket(id, 0).frame);
+  await out.pushData(id, NO_DATA);
 }
 
 /**
@@ -387,7 +471,7 @@ frames.map((f) => f.frame.subarray(f.dataOffset, f.dataOffset + f.want)));
     for (const f of frames) {
       if (got <= 0) break;
       const n = Math.min(got, f.want);
-      const wait = out.push(n === f.want ? f.frame : framedDataCopy(id, f.frame.subarray(f.dataOffset, f.dataOffset + n)));
+      const wait = n === f.want ? out.push(f.frame) : out.pushData(id, f.frame.subarray(f.dataOffset, f.dataOffset + n));
       if (wait) await wait;
       got -= n;
     }
@@ -397,6 +481,8 @@ frames.map((f) => f.frame.subarray(f.dataOffset, f.dataOffset + f.want)));
 }
 
 const smallReadScratch = Buffer.allocUnsafe(DATA_CHUNK);
+/** The empty DATA that ends a file. */
+const NO_DATA = Buffer.alloc(0);
 
 /** Files under one chunk are read in one synchronous call: round trips, not bytes, dominate for them. */
 async function sendSmallFile(abs: string, id: number, out: PacketBatcher, stats: SendStats): Promise<void> {
@@ -413,7 +499,7 @@ async function sendSmallFile(abs: string, id: number, out: PacketBatcher, stats:
         // The scratch buffer is used and copied out before any await.
         const n = readSync(fd, smallReadScratch, 0, DATA_CHUNK, null);
         if (n === 0) break;
-        const wait = out.push(framedDataCopy(id, smallReadScratch.subarray(0, n)));
+        const wait = out.pushData(id, smallReadScratch.subarray(0, n));
         stats.bytesSent += n;
         if (wait) await wait;
         if (n < DATA_CHUNK) break;
@@ -423,12 +509,6 @@ async function sendSmallFile(abs: string, id: number, out: PacketBatcher, stats:
     }
   }
   stats.filesSent++;
-  const wait = out.push(framedDataPacket(id, 0).frame);
+  const wait = out.pushData(id, NO_DATA);
   if (wait) await wait;
-}
-
-function framedDataCopy(id: number, data: Buffer): Buffer {
-  const { frame, dataOffset } = framedDataPacket(id, data.length);
-  frame.set(data, dataOffset);
-  return frame;
 }

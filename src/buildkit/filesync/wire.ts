@@ -48,7 +48,7 @@ function writeVarint(buf: Buffer, off: number, n: number): number {
 const TWO_32 = 0x1_0000_0000;
 
 /** Splits an int64 into its two's-complement 32-bit halves. */
-function int64Halves(v: bigint): [lo: number, hi: number] {
+export function int64Halves(v: bigint): [lo: number, hi: number] {
   if (v >= 0n && v <= 0x1f_ffff_ffff_ffffn) {
     const n = Number(v);
     return [n % TWO_32, Math.floor(n / TWO_32)];
@@ -86,69 +86,145 @@ function writeVarint64(buf: Buffer, off: number, lo: number, hi: number): number
   return off;
 }
 
-function int64FieldLength(v: bigint): number {
-  if (v === 0n) return 0;
-  const [lo, hi] = int64Halves(v);
-  return 1 + varint64Length(lo, hi);
+function int64FieldLength(lo: number, hi: number): number {
+  return lo === 0 && hi === 0 ? 0 : 1 + varint64Length(lo, hi);
 }
 
-function writeInt64Field(buf: Buffer, off: number, tag: number, v: bigint): number {
-  if (v === 0n) return off;
-  const [lo, hi] = int64Halves(v);
+function writeInt64Field(buf: Buffer, off: number, tag: number, lo: number, hi: number): number {
+  if (lo === 0 && hi === 0) return off;
   buf[off++] = tag;
   return writeVarint64(buf, off, lo, hi);
 }
+
+/**
+ * A STAT's fields as the walk fills them, int64s split into two's-complement
+ * uint32 halves so that encoding does no BigInt work. The walk reuses one
+ * object for every entry; `statPacketSize` fills the three lengths.
+ */
+export interface WireStat {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  sizeLo: number;
+  sizeHi: number;
+  mtimeLo: number;
+  mtimeHi: number;
+  linkname: string;
+  devmajorLo: number;
+  devmajorHi: number;
+  devminorLo: number;
+  devminorHi: number;
+  pathBytes: number;
+  linkBytes: number;
+  statBytes: number;
+}
+
+export function newWireStat(): WireStat {
+  return {
+    path: '',
+    mode: 0,
+    uid: 0,
+    gid: 0,
+    sizeLo: 0,
+    sizeHi: 0,
+    mtimeLo: 0,
+    mtimeHi: 0,
+    linkname: '',
+    devmajorLo: 0,
+    devmajorHi: 0,
+    devminorLo: 0,
+    devminorHi: 0,
+    pathBytes: 0,
+    linkBytes: 0,
+    statBytes: 0,
+  };
+}
+
+/** Fills `w` from StatFields. */
+export function toWireStat(stat: StatFields, w: WireStat = newWireStat()): WireStat {
+  w.path = stat.path;
+  w.mode = stat.mode;
+  w.uid = stat.uid;
+  w.gid = stat.gid;
+  [w.sizeLo, w.sizeHi] = int64Halves(stat.size);
+  [w.mtimeLo, w.mtimeHi] = int64Halves(stat.modTime);
+  w.linkname = stat.linkname;
+  [w.devmajorLo, w.devmajorHi] = int64Halves(stat.devmajor);
+  [w.devminorLo, w.devminorHi] = int64Halves(stat.devminor);
+  return w;
+}
+
+/** The framed size of `s`'s STAT packet; also records the lengths writeStatPacket needs. */
+export function statPacketSize(s: WireStat): number {
+  const pathLen = s.path === '' ? 0 : Buffer.byteLength(s.path);
+  const linkLen = s.linkname === '' ? 0 : Buffer.byteLength(s.linkname);
+  let statLen = 0;
+  if (pathLen > 0) statLen += 1 + varintLength(pathLen) + pathLen;
+  if (s.mode !== 0) statLen += 1 + varintLength(s.mode);
+  if (s.uid !== 0) statLen += 1 + varintLength(s.uid);
+  if (s.gid !== 0) statLen += 1 + varintLength(s.gid);
+  statLen += int64FieldLength(s.sizeLo, s.sizeHi) + int64FieldLength(s.mtimeLo, s.mtimeHi);
+  if (linkLen > 0) statLen += 1 + varintLength(linkLen) + linkLen;
+  statLen += int64FieldLength(s.devmajorLo, s.devmajorHi) + int64FieldLength(s.devminorLo, s.devminorHi);
+  s.pathBytes = pathLen;
+  s.linkBytes = linkLen;
+  s.statBytes = statLen;
+  // Packet: type STAT is the zero value (omitted); field 2 holds the Stat.
+  return 5 + 1 + varintLength(statLen) + statLen;
+}
+
+/**
+ * Writes `s`'s STAT packet, gRPC-framed (5-byte prefix, then exactly
+ * toBinary(Packet{type: STAT, stat})), at `off`; statPacketSize(s) must have
+ * been called. Returns the offset after it.
+ */
+export function writeStatPacket(buf: Buffer, off: number, s: WireStat): number {
+  const statLen = s.statBytes;
+  buf[off] = 0;
+  buf.writeUInt32BE(1 + varintLength(statLen) + statLen, off + 1);
+  off += 5;
+  buf[off++] = 0x12;
+  off = writeVarint(buf, off, statLen);
+  if (s.pathBytes > 0) {
+    buf[off++] = 0x0a;
+    off = writeVarint(buf, off, s.pathBytes);
+    off += buf.write(s.path, off, s.pathBytes, 'utf8');
+  }
+  if (s.mode !== 0) {
+    buf[off++] = 0x10;
+    off = writeVarint(buf, off, s.mode);
+  }
+  if (s.uid !== 0) {
+    buf[off++] = 0x18;
+    off = writeVarint(buf, off, s.uid);
+  }
+  if (s.gid !== 0) {
+    buf[off++] = 0x20;
+    off = writeVarint(buf, off, s.gid);
+  }
+  off = writeInt64Field(buf, off, 0x28, s.sizeLo, s.sizeHi);
+  off = writeInt64Field(buf, off, 0x30, s.mtimeLo, s.mtimeHi);
+  if (s.linkBytes > 0) {
+    buf[off++] = 0x3a;
+    off = writeVarint(buf, off, s.linkBytes);
+    off += buf.write(s.linkname, off, s.linkBytes, 'utf8');
+  }
+  off = writeInt64Field(buf, off, 0x40, s.devmajorLo, s.devmajorHi);
+  return writeInt64Field(buf, off, 0x48, s.devminorLo, s.devminorHi);
+}
+
+const END_OF_LISTING = Buffer.from([0, 0, 0, 0, 0]);
 
 /**
  * A STAT packet (`stat` undefined: the empty STAT that ends the listing),
  * gRPC-framed: 5-byte prefix, then exactly toBinary(Packet{type: STAT, stat}).
  */
 export function encodeStatPacket(stat: StatFields | undefined): Buffer {
-  if (stat === undefined) return Buffer.from([0, 0, 0, 0, 0]);
-  const pathLen = Buffer.byteLength(stat.path);
-  const linkLen = stat.linkname === '' ? 0 : Buffer.byteLength(stat.linkname);
-  let statLen = 0;
-  if (pathLen > 0) statLen += 1 + varintLength(pathLen) + pathLen;
-  if (stat.mode !== 0) statLen += 1 + varintLength(stat.mode);
-  if (stat.uid !== 0) statLen += 1 + varintLength(stat.uid);
-  if (stat.gid !== 0) statLen += 1 + varintLength(stat.gid);
-  statLen += int64FieldLength(stat.size) + int64FieldLength(stat.modTime);
-  if (linkLen > 0) statLen += 1 + varintLength(linkLen) + linkLen;
-  statLen += int64FieldLength(stat.devmajor) + int64FieldLength(stat.devminor);
-  // Packet: type STAT is the zero value (omitted); field 2 holds the Stat.
-  const packetLen = 1 + varintLength(statLen) + statLen;
-  const buf = Buffer.allocUnsafe(5 + packetLen);
-  buf[0] = 0;
-  buf.writeUInt32BE(packetLen, 1);
-  let off = 5;
-  buf[off++] = 0x12;
-  off = writeVarint(buf, off, statLen);
-  if (pathLen > 0) {
-    buf[off++] = 0x0a;
-    off = writeVarint(buf, off, pathLen);
-    off += buf.write(stat.path, off, 'utf8');
-  }
-  if (stat.mode !== 0) {
-    buf[off++] = 0x10;
-    off = writeVarint(buf, off, stat.mode);
-  }
-  if (stat.uid !== 0) {
-    buf[off++] = 0x18;
-    off = writeVarint(buf, off, stat.uid);
-  }
-  if (stat.gid !== 0) {
-    buf[off++] = 0x20;
-    off = writeVarint(buf, off, stat.gid);
-  }
-  off = writeInt64Field(buf, off, 0x28, stat.size);
-  off = writeInt64Field(buf, off, 0x30, stat.modTime);
-  if (linkLen > 0) {
-    buf[off++] = 0x3a;
-    off = writeVarint(buf, off, linkLen);
-    off += buf.write(stat.linkname, off, 'utf8');
-  }
-  off = writeInt64Field(buf, off, 0x40, stat.devmajor);
-  writeInt64Field(buf, off, 0x48, stat.devminor);
+  if (stat === undefined) return Buffer.from(END_OF_LISTING);
+  const w = toWireStat(stat);
+  const buf = Buffer.allocUnsafe(statPacketSize(w));
+  writeStatPacket(buf, 0, w);
   return buf;
 }
 
@@ -172,46 +248,60 @@ export function encodeControlPacket(type: number, data?: Uint8Array): Buffer {
   return buf;
 }
 
+function dataPacketHeadSize(id: number, dataLength: number): number {
+  return 5 + 2 + (id !== 0 ? 1 + varintLength(id) : 0) + (dataLength > 0 ? 1 + varintLength(dataLength) : 0);
+}
+
+/** Writes a framed DATA packet's head (field 1 type, 3 ID, 4 data's tag and length) at `off`; returns where the data goes. */
+function writeDataPacketHead(buf: Buffer, off: number, id: number, dataLength: number): number {
+  buf[off] = 0;
+  buf.writeUInt32BE(dataPacketHeadSize(id, dataLength) - 5 + dataLength, off + 1);
+  off += 5;
+  buf[off++] = 0x08;
+  buf[off++] = PacketType.DATA;
+  if (id !== 0) {
+    buf[off++] = 0x18;
+    off = writeVarint(buf, off, id);
+  }
+  if (dataLength > 0) {
+    buf[off++] = 0x22;
+    off = writeVarint(buf, off, dataLength);
+  }
+  return off;
+}
+
 /**
  * A gRPC-framed DATA packet (field 1 type, 3 ID, 4 data) with room for
  * `dataLength` bytes at `dataOffset`: file bytes are read straight into it.
  */
 export function framedDataPacket(id: number, dataLength: number): { frame: Buffer; dataOffset: number } {
-  const headLen = 2 + (id !== 0 ? 1 + varintLength(id) : 0) + (dataLength > 0 ? 1 + varintLength(dataLength) : 0);
-  const frame = Buffer.allocUnsafe(5 + headLen + dataLength);
-  frame[0] = 0;
-  frame.writeUInt32BE(headLen + dataLength, 1);
-  let off = 5;
-  frame[off++] = 0x08;
-  frame[off++] = PacketType.DATA;
-  if (id !== 0) {
-    frame[off++] = 0x18;
-    off = writeVarint(frame, off, id);
-  }
-  if (dataLength > 0) {
-    frame[off++] = 0x22;
-    off = writeVarint(frame, off, dataLength);
-  }
-  return { frame, dataOffset: off };
+  const frame = Buffer.allocUnsafe(dataPacketHeadSize(id, dataLength) + dataLength);
+  return { frame, dataOffset: writeDataPacketHead(frame, 0, id, dataLength) };
 }
 
 /** Where framed packets go: resolves once the stream can take more. */
 export type FramedSink = (framed: Buffer) => Promise<void>;
 
-/** A batch is cut at this size; a few STAT packets are ~60 bytes each. */
+/** A batch is cut at this size; a STAT packet is ~50 bytes. */
 const BATCH_BYTES = 64 * 1024;
 /** Frames at least this big are written as they are, not copied into a batch. */
 const DIRECT_BYTES = 16 * 1024;
+/** A batch buffer: a full batch plus the largest packet that is copied in. */
+const BATCH_CAPACITY = BATCH_BYTES + DIRECT_BYTES;
+/** A partial batch under this size is copied out, and its buffer kept for the next batch. */
+const COPY_OUT_BYTES = 8 * 1024;
 
 /**
  * Coalesces framed packets, in the order pushed, into writes of up to
- * BATCH_BYTES. A partial batch is written on the next turn of the event loop,
- * so a lone packet (a REQ's answer, the listing's end) is not held back.
+ * BATCH_BYTES. Packets are written straight into the batch buffer (STATs are
+ * encoded there, DATA copied once). A partial batch is written on the next
+ * turn of the event loop, so a lone packet (a REQ's answer, the listing's
+ * end) is not held back.
  */
 export class PacketBatcher {
   readonly #sink: FramedSink;
-  #parts: Buffer[] = [];
-  #bytes = 0;
+  #buf: Buffer | undefined;
+  #len = 0;
   #tail: Promise<void> = Promise.resolve();
   #failure: unknown;
   #scheduled = false;
@@ -231,9 +321,45 @@ export class PacketBatcher {
       this.#cut();
       return this.#enqueue(framed);
     }
-    this.#parts.push(framed);
-    this.#bytes += framed.length;
-    if (this.#bytes >= BATCH_BYTES) {
+    const buf = this.#room(framed.length);
+    framed.copy(buf, this.#len);
+    return this.#advance(framed.length);
+  }
+
+  /** Queues the STAT packet for `s`, encoded in place; waits as push() does. */
+  pushStat(s: WireStat): Promise<void> | undefined {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const n = statPacketSize(s);
+    const buf = this.#room(n);
+    writeStatPacket(buf, this.#len, s);
+    return this.#advance(n);
+  }
+
+  /** Queues a DATA packet with a copy of `data` (empty: the end of file `id`); waits as push() does. */
+  pushData(id: number, data: Buffer): Promise<void> | undefined {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    const n = dataPacketHeadSize(id, data.length) + data.length;
+    const buf = this.#room(n);
+    const dataOffset = writeDataPacketHead(buf, this.#len, id, data.length);
+    data.copy(buf, dataOffset);
+    return this.#advance(n);
+  }
+
+  /** Writes whatever is queued and waits until the stream has accepted all of it. */
+  flush(): Promise<void> {
+    this.#cut();
+    return this.#tail;
+  }
+
+  #room(n: number): Buffer {
+    if (this.#buf !== undefined && this.#len + n > this.#buf.length) this.#cut();
+    this.#buf ??= Buffer.allocUnsafe(Math.max(BATCH_CAPACITY, n));
+    return this.#buf;
+  }
+
+  #advance(n: number): Promise<void> | undefined {
+    this.#len += n;
+    if (this.#len >= BATCH_BYTES) {
       // Also give the event loop a turn: the stream accepts a batch at once
       // while it is under its in-flight limit, but the bytes reach the socket
       // only when I/O runs. Without this a synchronous walk would hold the
@@ -251,22 +377,23 @@ export class PacketBatcher {
     return undefined;
   }
 
-  /** Writes whatever is queued and waits until the stream has accepted all of it. */
-  flush(): Promise<void> {
-    this.#cut();
-    return this.#tail;
-  }
-
   #cut(): void {
-    if (this.#bytes > 0) this.#enqueue(this.#take()).catch(() => undefined);
+    if (this.#len > 0) this.#enqueue(this.#take()).catch(() => undefined);
   }
 
+  /**
+   * The queued bytes, handed over: a small partial batch is copied out so the
+   * buffer is reused (a big buffer held for a few bytes each turn would let
+   * memory grow with the stream's in-flight window), a larger one is given
+   * away whole and a new buffer is made for the next.
+   */
   #take(): Buffer {
-    const parts = this.#parts;
-    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#bytes);
-    this.#parts = [];
-    this.#bytes = 0;
-    return out;
+    const buf = this.#buf!;
+    const len = this.#len;
+    this.#len = 0;
+    if (len < COPY_OUT_BYTES) return Buffer.from(buf.subarray(0, len));
+    this.#buf = undefined;
+    return buf.subarray(0, len);
   }
 
   #enqueue(buf: Buffer): Promise<void> {
