@@ -5,7 +5,7 @@
 //   context-one-file the same build after one file changed
 //   stages-cold      a 30-stage Dockerfile of small RUN steps, builder cache pruned
 // Reports medians, the hangar/docker ratio and client peak RSS, and writes a
-// markdown table. Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
+// markdown table. Removes the images it built when it ends. Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -52,6 +52,7 @@ interface Sample {
 const retries: Record<Tool, number> = { hangar: 0, docker: 0 };
 
 function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
+  tagsUsed.add(tag);
   const timeFile = join(secretDir, `time-${tool}`);
   const args = ['-t', tag, '--progress=plain', '--secret', `id=BENCH_TOKEN,src=${join(secretDir, 'token')}`, '--secret', `id=BENCH_KEY,src=${join(secretDir, 'key')}`, dir];
   const cmd =
@@ -69,7 +70,22 @@ function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sam
     throw new Error(`${tool} build of ${dir} failed (exit ${r.status}):\n${r.stderr.toString().slice(-3000)}${r.stdout.toString().slice(-2000)}`);
   }
   const rssKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop());
+  built.add(execFileSync(DOCKER, ['image', 'inspect', '-f', '{{.Id}}', tag]).toString().trim());
   return { seconds, rssKb };
+}
+
+// Every image a run made (each rebuild of a tag leaves the previous one
+// untagged; a one-file rebuild of the context is ~280 MB), removed at the end.
+const built = new Set<string>();
+const tagsUsed = new Set<string>();
+
+function removeBuiltImages(): void {
+  const rm = (args: string[]): void => {
+    spawnSync(DOCKER, ['image', 'rm', ...args], { stdio: 'ignore' });
+  };
+  if (tagsUsed.size > 0) rm([...tagsUsed]);
+  // One at a time: an id still in use by another tag is skipped, not fatal.
+  for (const id of built) rm([id]);
 }
 
 // Another prune running at the same moment makes this one fail; try again briefly.
@@ -179,4 +195,8 @@ function main(): void {
   console.log(`\n${table}`);
 }
 
-main();
+try {
+  main();
+} finally {
+  removeBuiltImages();
+}

@@ -1,7 +1,7 @@
 // The README's first command, end to end: setup, `hangar server` on a fresh
 // data dir, and the build-secrets walk-through, which itself fails if a secret
 // value is found in the built image. Stops the server it started.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../support/cli.js';
 
 const home = mkdtempSync(join(tmpdir(), 'hangar-main-job-'));
-afterAll(() => rmSync(home, { recursive: true, force: true }));
+const port = 4300 + Math.floor(Math.random() * 600);
+const app = `mainjob${port}`;
+afterAll(() => {
+  rmSync(home, { recursive: true, force: true });
+  // The two images the walk-through built.
+  spawnSync('/usr/bin/docker', ['image', 'rm', `hangar-demo/${app}`, `hangar-demo/${app}-builder`], { stdio: 'ignore' });
+});
 
 function runMainJob(env: NodeJS.ProcessEnv): Promise<{ status: number | null; out: string }> {
   return new Promise((resolve, reject) => {
@@ -24,7 +30,6 @@ function runMainJob(env: NodeJS.ProcessEnv): Promise<{ status: number | null; ou
 
 describe('scripts/start.sh (the main job)', () => {
   it('starts the platform and walks through the build-secrets workflow without leaking a value', async () => {
-    const port = 4300 + Math.floor(Math.random() * 600);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       HOME: home,
@@ -33,7 +38,7 @@ describe('scripts/start.sh (the main job)', () => {
       XDG_STATE_HOME: join(home, 'state'),
       HANGAR_API_URL: `http://127.0.0.1:${port}`,
       HANGAR_DEMO_ONLY: '1',
-      HANGAR_DEMO_APP: `mainjob${port}`,
+      HANGAR_DEMO_APP: app,
     };
     delete env.HANGAR_API_TOKEN;
     const { status, out } = await runMainJob(env);
