@@ -119,6 +119,9 @@ function runCase(name: string, runs: number, prepare: (tool: Tool, round: number
     const order: Tool[] = round % 2 === 0 ? ['hangar', 'docker'] : ['docker', 'hangar'];
     for (const tool of order) {
       prepare(tool, round);
+      // The previous build's writes (a cold or one-file build writes ~500 MB)
+      // are flushed before the clock starts, not during the next tool's run.
+      execFileSync('sync');
       let s: Sample | undefined;
       for (let attempt = 1; s === undefined; attempt++) {
         try {

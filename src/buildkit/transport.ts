@@ -7,7 +7,7 @@
 // Must never: contact anything but the URL it was given, or put the contents
 // of TLS key files in an error.
 import net from 'node:net';
-import tls from 'node:tls';
+import type tls from 'node:tls';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
@@ -149,8 +149,10 @@ export async function openControlSession(addr: BuilderAddress, tlsFiles: Builder
   const ca = read(tlsFiles.ca, '--builder-tls-ca');
   const cert = read(tlsFiles.cert, '--builder-tls-cert');
   const key = read(tlsFiles.key, '--builder-tls-key');
+  // Loaded only here: every build would otherwise pay for it at start-up.
+  const { connect: tlsConnect } = await import('node:tls');
   const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
-    const s = tls.connect({
+    const s = tlsConnect({
       host: addr.host!,
       port: addr.port!,
       servername: net.isIP(addr.host!) ? undefined : addr.host!,
