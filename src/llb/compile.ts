@@ -31,6 +31,7 @@ import {
   exec,
   file,
   image as imageSource,
+  http as httpSource,
   local,
   mkdir,
   mkfile,
@@ -607,7 +608,11 @@ class Compiler {
     const kwName = isAdd ? 'ADD' : 'COPY';
     if (cmd.exclude.length > 0) fail(this.file, cmd.startLine, `${kwName} --exclude is not supported by hangar build yet; list the sources to copy or use .dockerignore`);
     if (cmd.kind === 'copy' && cmd.parents) fail(this.file, cmd.startLine, `COPY --parents is not supported by hangar build yet; copy each directory to its destination`);
-    if (isAdd && cmd.checksum) fail(this.file, cmd.startLine, `ADD --checksum only applies to URLs, which hangar build does not fetch; download the file in a RUN step`);
+    const isUrl = (src: string): boolean => /^https?:\/\//i.test(src);
+    if (isAdd && cmd.checksum) {
+      if (!cmd.sourcePaths.every(isUrl) || cmd.sourceContents.length > 0) fail(this.file, cmd.startLine, `ADD --checksum only applies to URLs; drop it or ADD a URL`);
+      if (!/^sha256:[0-9a-f]{64}$/.test(cmd.checksum)) fail(this.file, cmd.startLine, `ADD --checksum=${cmd.checksum} is not a digest; write it as --checksum=sha256:<64 hex digits>`);
+    }
     const wd = st.img.config.WorkingDir || '/';
     const dest = destPath(wd, cmd.dest);
     let mode: number | undefined;
@@ -624,9 +629,18 @@ class Compiler {
     const actions: FileAction[] = [];
     let sourceState: State | undefined;
     for (const src of cmd.sourcePaths) {
-      if (/^https?:\/\//.test(src) || /^git@|\.git(#.*)?$/.test(src)) {
+      if (isUrl(src) || /^git@|\.git(#.*)?$/.test(src)) {
         if (!isAdd) fail(this.file, cmd.startLine, `COPY cannot take a URL (${src}); use ADD, or download it in a RUN step`);
-        fail(this.file, cmd.startLine, `ADD from a URL (${src}) is not supported by hangar build; download it in a RUN step instead`);
+        if (!isUrl(src)) fail(this.file, cmd.startLine, `ADD from a git repository (${src}) is not supported by hangar build; clone it in a RUN step instead`);
+        // Downloaded by the builder, never unpacked; named after the URL's last path segment.
+        const name = urlFileName(src);
+        const download = httpSource(src, {
+          filename: name,
+          ...(cmd.checksum ? { checksum: cmd.checksum } : {}),
+          customName: `[${st.label}] ${cmd.code}`,
+        });
+        actions.push(copy(download, `/${name}`, dest, { ...common, createDestPath: true }));
+        continue;
       }
       if (sourceState === undefined) sourceState = this.sourceFor(st, from, cmd.startLine).state;
       actions.push(
@@ -678,6 +692,23 @@ export function parsePlatform(text: string, file: string, line: number): Platfor
 
 function platformString(p: Platform): string {
   return `${p.os}/${p.architecture}${p.variant ? `/${p.variant}` : ''}`;
+}
+
+/** The file name `ADD URL` gives a download: the URL path's last segment, as BuildKit's frontend picks it. */
+export function urlFileName(url: string): string {
+  let pathname = '';
+  try {
+    pathname = new URL(url).pathname;
+  } catch {
+    return '__unnamed__';
+  }
+  let base = posix.basename(pathname);
+  try {
+    base = decodeURIComponent(base);
+  } catch {
+    // Kept as written.
+  }
+  return base === '' || base === '.' || base === '/' || base.includes('/') ? '__unnamed__' : base;
 }
 
 /** COPY's destination: relative to WORKDIR, a trailing slash (or `.`) kept to mean "into this directory". */

@@ -161,6 +161,30 @@ export function local(name: string, options: LocalOptions): Output {
   return source(`local://${name}`, attrs, caps, options);
 }
 
+export interface HttpOptions extends OpOptions {
+  /** The name the downloaded file gets in the source's filesystem. */
+  filename?: string;
+  /** `sha256:<hex>`: the builder fails the step unless the download has this digest. */
+  checksum?: string;
+}
+
+/**
+ * A file downloaded by the builder (`http://` or `https://`), as `ADD URL`
+ * uses it: one file, named `filename`, mode 0600 (the copy sets the final
+ * mode and owner).
+ */
+export function http(url: string, options: HttpOptions = {}): Output {
+  if (!/^https?:\/\//.test(url)) throw new TypeError(`${JSON.stringify(url)} is not an http:// or https:// URL`);
+  const attrs: Record<string, string> = {};
+  const caps = ['source.http'];
+  if (options.checksum) {
+    attrs['http.checksum'] = options.checksum;
+    caps.push('source.http.checksum');
+  }
+  if (options.filename) attrs['http.filename'] = options.filename;
+  return source(url, attrs, caps, options);
+}
+
 /** Any source op by identifier (`docker-image://`, `local://`, `git://`, `https://`). */
 export function source(
   identifier: string,

@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { scanImage } from '../../src/build/leak-scan.js';
 import { hangar, type CliResult } from '../support/cli.js';
 import { tempContext, type TempContext } from './support/context.js';
+import { serveDirectory } from './support/differential.js';
 
 const run = promisify(execFile);
 const DOCKER = '/usr/bin/docker';
@@ -242,6 +243,24 @@ describe('hangar build', () => {
     expect(lines.at(-1)).toMatch(/^hangar: base image "hangar-test\/no-such-image:404" is not in the engine's image store.*--pull.*\.$/);
     // Checked in the engine's store first: the engine was never asked to resolve it from a registry.
     expect(r.stderr).not.toMatch(/registry|dial tcp|lookup /);
+  });
+
+  it('checks ADD --checksum on the download, which the engine fetches over loopback', async () => {
+    const files = context({ 'tool.sh': '#!/bin/sh\necho tool\n' });
+    const server = await serveDirectory(files.dir);
+    try {
+      const sum = `sha256:${sha256('#!/bin/sh\necho tool\n')}`;
+      const c = context({ Dockerfile: `# syntax=docker/dockerfile:1\nFROM busybox\nADD --checksum=${sum} --chmod=755 ${server.url}/tool.sh /usr/local/bin/\nRUN tool.sh > /ran\n` });
+      const r = await build(c, ['-t', tag('add-checksum')]);
+      expect(r.status, r.stderr).toBe(0);
+      expect(await cat(tag('add-checksum'), '/ran')).toBe('tool\n');
+      const wrong = context({ Dockerfile: `FROM busybox\nADD --checksum=sha256:${'0'.repeat(64)} ${server.url}/tool.sh /tool.sh\n` });
+      const w = await build(wrong, ['-t', tag('add-checksum-wrong')]);
+      expect(w.status).toBe(1);
+      expect(w.stderr.trim().split('\n').at(-1)).toMatch(/^hangar: the build failed: .*digest mismatch/);
+    } finally {
+      await server.close();
+    }
   });
 
   it('redacts a secret that a step prints', async () => {

@@ -1,10 +1,11 @@
 // Differential tests: every case in test/fixtures/build is built by the
 // engine's own Dockerfile frontend and by `hangar build`; the two images must
 // have the same filesystem and the same config.
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeImage } from '../../src/build/image-inspect.js';
 import { scanImage } from '../../src/build/leak-scan.js';
-import { compareImages, dockerBuild, hangarBuild, listCases, removeImages } from './support/differential.js';
+import { compareImages, dockerBuild, hangarBuild, listCases, removeImages, serveDirectory } from './support/differential.js';
 
 const cases = listCases();
 const tags: string[] = [];
@@ -35,10 +36,17 @@ describe('hangar build matches docker build', () => {
       const dockerTag = `hangar-diff-docker:${c.name}`;
       const hangarTag = `hangar-diff-hangar:${c.name}`;
       tags.push(dockerTag, hangarTag);
-      const d = await dockerBuild(c, dockerTag);
-      expect(d.status, d.output).toBe(0);
-      const h = await hangarBuild(c, hangarTag);
-      expect(h.status, h.output).toBe(0);
+      const server = c.serve ? await serveDirectory(join(c.dir, c.serve)) : undefined;
+      const extra = server ? ['--build-arg', `SERVER=${server.url}`] : [];
+      let d, h;
+      try {
+        d = await dockerBuild(c, dockerTag, extra);
+        expect(d.status, d.output).toBe(0);
+        h = await hangarBuild(c, hangarTag, extra);
+        expect(h.status, h.output).toBe(0);
+      } finally {
+        await server?.close();
+      }
       const [expected, actual] = await Promise.all([describeImage(dockerTag), describeImage(hangarTag)]);
       expect(compareImages(expected, actual)).toEqual([]);
       if (Object.keys(c.secrets).length > 0) {

@@ -179,9 +179,34 @@ describe('compileDockerfile, less common input', () => {
 
   it('refuses what it does not implement instead of ignoring it', async () => {
     await expect(compile('FROM busybox\nCOPY --exclude=*.md . /app\n')).rejects.toThrow(/Dockerfile:2: COPY --exclude is not supported/);
-    await expect(compile('FROM busybox\nADD https://example.com/x /x\n')).rejects.toThrow(/ADD from a URL/);
+    await expect(compile('FROM busybox\nADD git@example.com:org/repo.git /src\n')).rejects.toThrow(/Dockerfile:2: ADD from a git repository/);
+    await expect(compile('FROM busybox\nCOPY https://example.com/x /x\n')).rejects.toThrow(/Dockerfile:2: COPY cannot take a URL/);
+    await expect(compile('FROM busybox\nADD --checksum=sha256:00 https://example.com/x /x\n')).rejects.toThrow(/is not a digest/);
+    await expect(compile(`FROM busybox\nADD --checksum=sha256:${'a'.repeat(64)} local.txt /x\n`)).rejects.toThrow(/only applies to URLs/);
     await expect(compile('FROM busybox\nCOPY --chmod=u+x a /a\n')).rejects.toThrow(/not an octal mode/);
     await expect(compile('FROM busybox\nRUN --mount=type=tmpfs,target=/t,size=1m true\n')).rejects.toThrow(/Dockerfile:2: RUN --mount=type=tmpfs,size=\.\.\. is not supported/);
+  });
+
+  it('downloads ADD URLs on the builder, named after the last path segment, never unpacked', async () => {
+    const sum = `sha256:${'b'.repeat(64)}`;
+    const r = await compile(`FROM busybox\nWORKDIR /srv\nADD --chown=1:2 --chmod=640 --checksum=${sum} https://example.com/dl/tool%20v1.tar.gz?x=1 ./\nADD http://127.0.0.1:8080/ /named\n`);
+    const sources = vertices(r.state).filter((v) => v.kind === 'source' && /^https?:/.test(v.identifier));
+    expect(sources.map((v) => (v.kind === 'source' ? [v.identifier, v.attrs, v.caps] : []))).toEqual(
+      expect.arrayContaining([
+        ['https://example.com/dl/tool%20v1.tar.gz?x=1', { 'http.checksum': sum, 'http.filename': 'tool v1.tar.gz' }, expect.arrayContaining(['source.http', 'source.http.checksum'])],
+        ['http://127.0.0.1:8080/', { 'http.filename': '__unnamed__' }, expect.arrayContaining(['source.http'])],
+      ]),
+    );
+    const copies = vertices(r.state)
+      .filter((v): v is FileVertex => v.kind === 'file')
+      .flatMap((v) => v.actions)
+      .map((a) => a.action)
+      .filter((a) => a.action === 'copy')
+      .map((a) => ({ src: a.src, dest: a.dest, ...a.options }));
+    expect(copies).toEqual(
+      expect.arrayContaining([{ src: '/tool v1.tar.gz', dest: '/srv/', mode: 0o640, owner: { user: 1, group: 2 }, createDestPath: true }, { src: '/__unnamed__', dest: '/named', createDestPath: true }]),
+    );
+    expect(r.image.history.map((h) => h.created_by)).toContain(`ADD --chown=1:2 --chmod=640 https://example.com/dl/tool%20v1.tar.gz?x=1 ./ # buildkit`);
   });
 
   it('keeps secret ids, never values, in op names and history', async () => {

@@ -2,6 +2,8 @@
 // by the engine's own frontend (`DOCKER_BUILDKIT=1 /usr/bin/docker build`) and
 // by `hangar build`; the two images are read back and compared field by field.
 import { execFile, spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +24,8 @@ export interface BuildCase {
   secrets: Record<string, string>;
   /** Other cases built first by the engine's frontend and tagged, for use as a base image. */
   bases: Record<string, string>;
+  /** A subdirectory served over HTTP on loopback while the case builds; its URL is the build arg SERVER. */
+  serve?: string;
 }
 
 export function listCases(): BuildCase[] {
@@ -33,7 +37,15 @@ export function listCases(): BuildCase[] {
       const meta = existsSync(metaPath)
         ? (JSON.parse(readFileSync(metaPath, 'utf8')) as Partial<BuildCase>)
         : {};
-      return { name: d.name, dir, buildArgs: meta.buildArgs ?? {}, target: meta.target, secrets: meta.secrets ?? {}, bases: meta.bases ?? {} };
+      return {
+        name: d.name,
+        dir,
+        buildArgs: meta.buildArgs ?? {},
+        target: meta.target,
+        secrets: meta.secrets ?? {},
+        bases: meta.bases ?? {},
+        ...(meta.serve ? { serve: meta.serve } : {}),
+      };
     })
     .sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -103,6 +115,28 @@ export async function hangarBuild(c: BuildCase, tag: string, extra: string[] = [
   } finally {
     s.cleanup();
   }
+}
+
+/**
+ * Serves the files under `dir` on 127.0.0.1 (a random port) for `ADD URL`
+ * cases: the engine fetches them itself, over loopback. Fixed Last-Modified
+ * and ETag, so both builders see the same responses.
+ */
+export async function serveDirectory(dir: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    const rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+    const path = join(dir, rel);
+    if (rel.includes('..') || !existsSync(path)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const body = readFileSync(path);
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': body.length, 'Last-Modified': 'Wed, 01 Jan 2025 00:00:00 GMT', ETag: `"${body.length}-${rel}"` });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 export async function removeImages(tags: string[]): Promise<void> {
