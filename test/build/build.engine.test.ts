@@ -17,9 +17,19 @@ const DOCKER = '/usr/bin/docker';
 const tags: string[] = [];
 const contexts: TempContext[] = [];
 
+// Image ids every build printed: a rebuilt tag and an untagged build leave images no tag names.
+const imageIds = new Set<string>();
+
+function noteImage(r: CliResult): CliResult {
+  for (const m of `${r.stdout}\n${r.stderr}`.matchAll(/\b(sha256:[0-9a-f]{64})\b/g)) imageIds.add(m[1]!);
+  return r;
+}
+
 afterAll(async () => {
   for (const c of contexts) c.cleanup();
   if (tags.length > 0) await run(DOCKER, ['image', 'rm', '-f', ...tags]).catch(() => undefined);
+  // One at a time: an id that is gone or still used is skipped.
+  for (const id of imageIds) await run(DOCKER, ['image', 'rm', id]).catch(() => undefined);
 });
 
 function context(files: Record<string, string | Buffer>): TempContext {
@@ -39,7 +49,7 @@ const config = tempContext({});
 contexts.push(config);
 
 async function build(c: TempContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, ...env }, timeoutMs: 240_000 });
+  return noteImage(await hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, ...env }, timeoutMs: 240_000 }));
 }
 
 async function cat(image: string, path: string): Promise<string> {
@@ -205,7 +215,7 @@ describe('hangar build', () => {
       Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=MY_SUPER_SECRET MY_SUPER_SECRET="$(cat /run/secrets/MY_SUPER_SECRET)" sh -c \'test -n "$MY_SUPER_SECRET" && echo ok > /ok\'\n',
       'mysecret.txt': 'seed-value-untagged',
     });
-    const r = await hangar(['build', '-q', '--secret', 'id=MY_SUPER_SECRET,src=mysecret.txt', '.'], { cwd: c.dir });
+    const r = noteImage(await hangar(['build', '-q', '--secret', 'id=MY_SUPER_SECRET,src=mysecret.txt', '.'], { cwd: c.dir }));
     expect(r.status, r.stderr).toBe(0);
     const id = r.stdout.trim();
     expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
