@@ -56,11 +56,22 @@ export interface LocalBuildRequest {
    * unless asked to.
    */
   pull?: boolean;
+  /** `--label K=V`: set on the image. */
+  labels?: Record<string, string>;
+  /** `--network`: of RUN steps that do not set their own (`default` is the engine's: host here). */
+  network?: 'default' | 'host' | 'none';
+  /** `--output`: where the result goes instead of the engine's image store. */
+  output?: BuildOutput;
+  /** `--iidfile`: written with the image id once the build is exported. */
+  iidfile?: string;
   /** Where `--secret id=X,src=/dev/stdin` reads from. */
   stdin?: NodeJS.ReadableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
+
+/** `-o type=...`: a tarball of the filesystem, or of the image in OCI or Docker layout. */
+export type BuildOutput = { type: 'tar'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
 
 export interface LocalBuildEvents {
   warn(message: string): void;
@@ -193,6 +204,9 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   const df = parseDockerfile(text, { file: dockerfileName });
   checkSyntaxDirective(df);
   for (const t of req.tags) validateTag(t);
+  const output = req.output ? { ...req.output, dest: checkOutputPath(resolve(req.cwd, req.output.dest), `--output dest=${req.output.dest}`) } : undefined;
+  if (output?.type === 'tar' && req.tags.length > 0) events.warn('-t names an image, but --output type=tar writes only the filesystem; the names are not used.');
+  const iidfile = req.iidfile ? checkOutputPath(resolve(req.cwd, req.iidfile), `--iidfile ${req.iidfile}`) : undefined;
 
   // Specs are parsed (and rejected) before anything is read or sent.
   const specs = req.secrets.map((s) => parseSecretSpec(s));
@@ -241,6 +255,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     };
     const checkImages = !req.pull && builderAddress.kind === 'engine';
     if (checkImages) for (const ref of staticBaseImages(df, req.target, req.buildArgs)) checkImage(ref);
+    if (output && output.type !== 'tar' && builderAddress.kind === 'engine') {
+      throw new UserError(
+        `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
+      );
+    }
     client = await connectBuilder(req.builder, req.env, tls);
     const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
     platformReady.catch(() => undefined);
@@ -254,7 +273,8 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
           platform,
           sessionId: gw.sessionId,
           excludePatterns,
-          defaultNetwork: 'host',
+          defaultNetwork: req.network === 'none' ? 'none' : 'host',
+          ...(req.labels ? { labels: req.labels } : {}),
           noCache: req.noCache,
           secretCacheKeys,
           resolveImage: async (ref) => {
@@ -280,7 +300,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         const ref = compiled.state === null ? null : await gw.solve(def);
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },
-      exporter: { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
+      exporter: output
+        ? output.type === 'tar'
+          ? { type: 'tar', dest: output.dest }
+          : { type: output.type, dest: output.dest, name: [output.name ?? req.tags[0]].filter((n) => n !== undefined).map((n) => normalizeImageRef(n)).join(',') }
+        : { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
       secrets: store,
       localDirs: { context: { dir: contextDir, excludePatterns } },
       // Entitlements are asked for before the frontend runs, so they come from the parsed Dockerfile.
@@ -290,6 +314,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       ...(events.progress ? { onProgress: events.progress } : {}),
       ...(events.signal ? { signal: events.signal } : {}),
     });
+    if (iidfile && result.imageDigest) writeFileSync(iidfile, result.imageDigest);
     return {
       ...(result.imageDigest ? { imageId: result.imageDigest } : {}),
       tags: req.tags,
@@ -333,6 +358,14 @@ export function staticBaseImages(df: DockerfileInstructions, target: string | un
     if (st.name) stageNames.add(st.name);
   }
   return [...refs];
+}
+
+/** A file the build will write: its directory must exist and it must not be a directory. */
+function checkOutputPath(path: string, what: string): string {
+  const parent = statOrNull(dirname(path));
+  if (!parent?.isDirectory()) throw new UserError(`${what}: the directory ${dirname(path)} does not exist; create it or write somewhere else.`);
+  if (statOrNull(path)?.isDirectory()) throw new UserError(`${what} is a directory; give the path of a file to write.`);
+  return path;
 }
 
 const TAG_RE = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?::[0-9]+)?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?$/;

@@ -245,7 +245,8 @@ class Client implements BuildKitClient {
       const res = await solve;
       await statusDone;
       const exporterResponse = { ...res.ExporterResponse };
-      const imageDigest = exporterResponse['containerimage.digest'] ?? exporterResponse['containerimage.config.digest'];
+      // The image id (its config's digest), as docker prints it; the moby exporter reports it as the digest.
+      const imageDigest = exporterResponse['containerimage.config.digest'] ?? exporterResponse['containerimage.digest'];
       return {
         ref,
         exporterResponse,

@@ -25,6 +25,10 @@ interface BuildFlags {
   pull?: boolean;
   secretCache: string;
   quiet?: boolean;
+  output?: string;
+  iidfile?: string;
+  label: string[];
+  network: 'default' | 'host' | 'none';
 }
 
 const collect = (v: string, prev: string[]) => [...prev, v];
@@ -44,6 +48,51 @@ function parseBuildArgs(list: string[], env: NodeJS.ProcessEnv): Record<string, 
     } else out[key] = item.slice(eq + 1);
   }
   return out;
+}
+
+/** `--label K=V` values; the key must not be empty. */
+export function parseLabels(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    const key = eq === -1 ? item : item.slice(0, eq);
+    if (key.trim() === '') throw new UserError(`--label ${item} has no key; write --label KEY=VALUE.`);
+    out[key] = eq === -1 ? '' : item.slice(eq + 1);
+  }
+  return out;
+}
+
+export type OutputSpec = { type: 'tar'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
+
+/**
+ * `-o`/`--output`, docker's syntax: `type=tar|oci|docker,dest=FILE[,name=NAME]`.
+ * A bare path or type=local (a directory of files) and type=image|registry are refused.
+ */
+export function parseOutputSpec(spec: string): OutputSpec {
+  const fix = 'write --output type=tar,dest=FILE (the filesystem) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
+  if (!spec.includes('=')) throw new UserError(`--output ${spec}: writing the result as a directory of files is not supported; ${fix}.`);
+  const fields = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const eq = part.indexOf('=');
+    const key = eq === -1 ? part : part.slice(0, eq);
+    if (eq === -1 || !['type', 'dest', 'name'].includes(key) || fields.has(key)) {
+      throw new UserError(`--output ${spec}: "${part}" is not understood; ${fix}.`);
+    }
+    fields.set(key, part.slice(eq + 1));
+  }
+  const type = fields.get('type');
+  const dest = fields.get('dest');
+  if (type !== 'tar' && type !== 'oci' && type !== 'docker') {
+    throw new UserError(`--output ${spec}: type=${type ?? ''} is not supported; ${fix}.`);
+  }
+  if (!dest) throw new UserError(`--output ${spec} needs dest=FILE; ${fix}.`);
+  if (dest === '-') throw new UserError(`--output ${spec}: writing to stdout is not supported; give dest=FILE.`);
+  const name = fields.get('name');
+  if (type === 'tar') {
+    if (name !== undefined) throw new UserError(`--output ${spec}: name= applies to type=oci and type=docker only; drop it.`);
+    return { type, dest };
+  }
+  return { type, dest, ...(name ? { name } : {}) };
 }
 
 export const buildCommands = {
@@ -66,6 +115,10 @@ export const buildCommands = {
       .option('--builder-tls-key <file>', 'client key for a buildkit+tcp:// builder')
       .option('--pull', 'let the builder fetch base images it does not have (off: a missing base image is an error)')
       .option('-q, --quiet', 'print only the image id')
+      .option('-o, --output <spec>', 'write the result to a file instead of the engine: type=tar|oci|docker,dest=FILE')
+      .option('--iidfile <file>', 'write the image id to FILE')
+      .option('--label <label>', 'set an image label KEY=VALUE; repeatable', collect, [])
+      .addOption(new Option('--network <mode>', 'network of RUN steps that do not set --network').choices(['default', 'host', 'none']).default('default'))
       .action(async (path: string, flags: BuildFlags) => {
         let mode: ProgressFlag = flags.quiet ? 'quiet' : flags.progress;
         if (mode === 'auto') mode = ctx.stderr.isTTY ? 'tty' : 'plain';
@@ -102,6 +155,10 @@ export const buildCommands = {
                 ...(flags.builderTlsKey ? { key: flags.builderTlsKey } : {}),
               },
               pull: flags.pull === true,
+              ...(flags.output ? { output: parseOutputSpec(flags.output) } : {}),
+              ...(flags.iidfile ? { iidfile: flags.iidfile } : {}),
+              ...(flags.label.length > 0 ? { labels: parseLabels(flags.label) } : {}),
+              network: flags.network,
               stdin: ctx.stdin,
               env: ctx.env,
               cwd: ctx.cwd,
@@ -115,7 +172,9 @@ export const buildCommands = {
           if (sawProgress) renderer?.finish();
           if (mode === 'json') ctx.stdout.write(`${JSON.stringify({ result: { imageId: result.imageId ?? null, tags: result.tags } })}\n`);
           else if (mode === 'quiet') ctx.stdout.write(`${result.imageId ?? ''}\n`);
-          else {
+          else if (flags.output) {
+            ctx.stderr.write(`Built ${result.imageId ?? 'the result'} into ${parseOutputSpec(flags.output).dest}\n`);
+          } else {
             const names = result.tags.length > 0 ? ` as ${result.tags.join(', ')}` : '';
             ctx.stderr.write(`Built ${result.imageId ?? 'image'}${names}\n`);
             if (ctx.env.HANGAR_DEBUG === '1') ctx.stderr.write(`context bytes sent: ${result.bytesSynced}\n`);

@@ -86,6 +86,8 @@ export interface CompileOptions {
   secretCacheKeys?: ReadonlyMap<string, string>;
   /** Whether the session forwards an SSH agent. */
   sshAgent?: boolean;
+  /** `--label K=V`: labels set on the final image, over the Dockerfile's. */
+  labels?: Readonly<Record<string, string>>;
   /** Config of a base image by reference; throw UserError when it does not exist. */
   resolveImage(ref: string, platform: Platform): Promise<ResolvedImage>;
 }
@@ -191,6 +193,9 @@ class Compiler {
       compiled.push(r.label);
     }
     const result = this.results.get(target.index)!;
+    if (this.opts.labels && Object.keys(this.opts.labels).length > 0) {
+      result.image.config.Labels = { ...(result.image.config.Labels ?? {}), ...this.opts.labels };
+    }
     return {
       state: result.state,
       image: result.image,

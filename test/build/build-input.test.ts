@@ -111,6 +111,29 @@ describe('hangar build bad input', () => {
     expect(cache.stderr).toContain("argument 'always' is invalid");
   });
 
+  it('refuses a bad --output, --iidfile or --label before building', async () => {
+    const cases: [string[], RegExp][] = [
+      [['-o', 'outdir', '.'], /--output outdir: writing the result as a directory of files is not supported; write --output type=tar,dest=FILE/],
+      [['-o', 'type=local,dest=out', '.'], /--output type=local,dest=out: type=local is not supported/],
+      [['-o', 'type=tar', '.'], /--output type=tar needs dest=FILE/],
+      [['-o', 'type=tar,dest=-', '.'], /writing to stdout is not supported/],
+      [['-o', 'type=tar,dest=x.tar,compression=gzip', '.'], /"compression=gzip" is not understood/],
+      [['-o', 'type=tar,dest=x.tar,name=a', '.'], /name= applies to type=oci and type=docker only/],
+      [['-o', 'type=oci,dest=no/such/dir/x.tar', '.'], /--output dest=no\/such\/dir\/x\.tar: the directory .*no\/such\/dir does not exist/],
+      [['-o', 'type=tar,dest=.', '.'], /--output dest=\. is a directory; give the path of a file to write/],
+      [['--iidfile', 'missing/id.txt', '.'], /--iidfile missing\/id\.txt: the directory .*missing does not exist/],
+      [['--label', '=x', '.'], /--label =x has no key; write --label KEY=VALUE/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await build(args);
+      expect(r.status, args.join(' ')).toBe(1);
+      expect(oneSentence(r.stderr), args.join(' ')).toMatch(re);
+    }
+    const network = await build(['--network', 'bridge', '.']);
+    expect(network.status).toBe(1);
+    expect(network.stderr).toContain("argument 'bridge' is invalid. Allowed choices are default, host, none");
+  });
+
   it('refuses -f - together with a secret read from /dev/stdin', async () => {
     const r = await build(['-f', '-', '--secret', 'id=needed,src=/dev/stdin', '.']);
     expect(r.status).toBe(1);

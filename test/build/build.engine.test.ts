@@ -4,6 +4,8 @@
 // heredocs, --secret-cache=digest, --target, -t, and an unknown base image.
 // After each build with secrets, `docker save` of the image holds none of them.
 import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -271,6 +273,29 @@ describe('hangar build', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('writes the result to a file with --output, the id with --iidfile, labels with --label, and runs RUN offline with --network=none', async () => {
+    const c = context({ Dockerfile: 'FROM busybox\nLABEL from.dockerfile=1\nRUN ls /sys/class/net > /ifaces\nCOPY hello.txt /hello.txt\n', 'hello.txt': 'hi\n' });
+    const t = tag('flags');
+    const r = await build(c, ['-t', t, '--iidfile', 'id.txt', '--label', 'org.example.team=build', '--label', 'from.dockerfile=overridden', '--network=none']);
+    expect(r.status, r.stderr).toBe(0);
+    const { stdout } = await run(DOCKER, ['image', 'inspect', '-f', '{{.Id}} {{json .Config.Labels}}', t]);
+    const [id, labels] = stdout.trim().split(' ');
+    expect(readFileSync(join(c.dir, 'id.txt'), 'utf8')).toBe(id);
+    expect(JSON.parse(labels!)).toEqual({ 'from.dockerfile': 'overridden', 'org.example.team': 'build' });
+    expect(await cat(t, '/ifaces')).toBe('lo\n');
+
+    const tarOut = await build(c, ['-o', 'type=tar,dest=fs.tar']);
+    expect(tarOut.status, tarOut.stderr).toBe(0);
+    expect(tarOut.stderr).toMatch(/Built the result into fs\.tar/);
+    const { stdout: fsList } = await run('tar', ['-tf', join(c.dir, 'fs.tar')]);
+    expect(fsList.split('\n')).toEqual(expect.arrayContaining(['hello.txt', 'ifaces', 'bin/busybox']));
+
+    // The engine's builder has no oci or docker exporter: refused before anything is built.
+    const oci = await build(c, ['-t', 'hangar-test-build:oci-name', '-o', 'type=oci,dest=image.tar']);
+    expect(oci.status).toBe(1);
+    expect(oci.stderr.trim().split('\n').at(-1)).toMatch(/^hangar: --output type=oci needs a standalone buildkitd .*\.$/);
   });
 
   it('redacts a secret that a step prints', async () => {
