@@ -16,6 +16,9 @@
 import http2 from 'node:http2';
 import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
 
+/** Fields this client does not declare (such as the definition the builder echoes back) are skipped, not kept. */
+const DECODE = { readUnknownFields: false } as const;
+
 export enum GrpcStatus {
   OK = 0,
   CANCELLED = 1,
@@ -222,7 +225,7 @@ export class GrpcChannel {
       const decoder = new FrameDecoder();
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
-          for (const msg of decoder.push(chunk)) yield fromBinary(output, msg);
+          for (const msg of decoder.push(chunk)) yield fromBinary(output, msg, DECODE);
         }
       } catch (err) {
         if (cancelled) throw cancelled;
@@ -312,7 +315,7 @@ export class GrpcServer {
       const decoder = new FrameDecoder();
       let request: MessageShape<I> | undefined;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (const m of decoder.push(chunk)) request ??= fromBinary(input, m);
+        for (const m of decoder.push(chunk)) request ??= fromBinary(input, m, DECODE);
       }
       const response = await handler(request ?? create(input), call);
       const bytes = toBinary(output, create(output, response));
@@ -331,7 +334,7 @@ export class GrpcServer {
         // A handler may stop reading early (FileSync stops at FIN); that must
         // not reset the stream, or the peer sees CANCEL instead of our status.
         for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-          for (const m of decoder.push(chunk)) yield fromBinary(input, m);
+          for (const m of decoder.push(chunk)) yield fromBinary(input, m, DECODE);
         }
       }
       await handler({
