@@ -9,7 +9,7 @@
 import { randomBytes, createHash } from 'node:crypto';
 import path from 'node:path';
 import type http2 from 'node:http2';
-import { timestampDate, type Timestamp } from '@bufbuild/protobuf/wkt';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { UserError } from '../errors.js';
 import type {
   BuildKitClient,
@@ -34,9 +34,7 @@ import {
   SolveRequestSchema,
   SolveResponseSchema,
   StatusRequestSchema,
-  StatusResponseSchema,
   UsageRecordSchema,
-  type StatusResponse,
   type UsageRecord,
 } from './gen/buildkit/control/control_pb.js';
 import {
@@ -51,6 +49,7 @@ import {
 } from './gen/buildkit/gateway/gateway_pb.js';
 import { GrpcChannel, GrpcError, GrpcStatus } from './grpc.js';
 import { SecretRedactor } from './redact.js';
+import { decodeStatusResponse, type StatusUpdate } from './status-decode.js';
 import { readDockerignore } from './filesync/dockerignore.js';
 import { BuildSession } from './session.js';
 import { openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
@@ -318,7 +317,7 @@ class Client implements BuildKitClient {
   }
 
   async #followStatus(ref: string, redactor: SecretRedactor, onProgress: ((e: ProgressEvent) => void) | undefined, signal: AbortSignal): Promise<void> {
-    const stream = this.#channel.serverStream(`${CONTROL}/Status`, StatusRequestSchema, StatusResponseSchema, { Ref: ref }, { signal });
+    const stream = this.#channel.serverStreamDecoded(`${CONTROL}/Status`, StatusRequestSchema, decodeStatusResponse, { Ref: ref }, { signal });
     const completed = new Set<string>();
     const keysOf = new Map<string, Set<string>>();
     try {
@@ -347,18 +346,17 @@ class Client implements BuildKitClient {
   }
 }
 
-function toProgressEvent(msg: StatusResponse, redactor: SecretRedactor, keysOf: Map<string, Set<string>>, completed: Set<string>): ProgressEvent {
-  const date = (t: Timestamp | undefined): Date | undefined => (t && (t.seconds !== 0n || t.nanos !== 0) ? timestampDate(t) : undefined);
+function toProgressEvent(msg: StatusUpdate, redactor: SecretRedactor, keysOf: Map<string, Set<string>>, completed: Set<string>): ProgressEvent {
   const event: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
   for (const l of msg.logs) {
     const key = `${l.vertex}|${l.stream}`;
     if (!keysOf.has(l.vertex)) keysOf.set(l.vertex, new Set());
     keysOf.get(l.vertex)!.add(key);
     const data = redactor.push(key, Buffer.from(l.msg));
-    if (data.length > 0) event.logs.push({ vertex: l.vertex, stream: Number(l.stream), data, time: date(l.timestamp) ?? new Date() });
+    if (data.length > 0) event.logs.push({ vertex: l.vertex, stream: l.stream, data, time: l.timestamp ?? new Date() });
   }
   for (const v of msg.vertexes) {
-    const done = date(v.completed);
+    const done = v.completed;
     if (done && !completed.has(v.digest)) {
       completed.add(v.digest);
       for (const key of keysOf.get(v.digest) ?? []) {
@@ -371,7 +369,7 @@ function toProgressEvent(msg: StatusResponse, redactor: SecretRedactor, keysOf: 
       name: redactor.redactText(v.name),
       inputs: [...v.inputs],
       cached: v.cached,
-      ...(date(v.started) ? { started: date(v.started)! } : {}),
+      ...(v.started ? { started: v.started } : {}),
       ...(done ? { completed: done } : {}),
       ...(v.error ? { error: redactor.redactText(v.error) } : {}),
     });
@@ -381,10 +379,10 @@ function toProgressEvent(msg: StatusResponse, redactor: SecretRedactor, keysOf: 
       id: s.ID,
       vertex: s.vertex,
       name: redactor.redactText(s.name),
-      current: Number(s.current),
-      total: Number(s.total),
-      ...(date(s.started) ? { started: date(s.started)! } : {}),
-      ...(date(s.completed) ? { completed: date(s.completed)! } : {}),
+      current: s.current,
+      total: s.total,
+      ...(s.started ? { started: s.started } : {}),
+      ...(s.completed ? { completed: s.completed } : {}),
     });
   }
   return event;
