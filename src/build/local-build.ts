@@ -75,6 +75,8 @@ export type BuildOutput = { type: 'tar'; dest: string } | { type: 'oci' | 'docke
 
 export interface LocalBuildEvents {
   warn(message: string): void;
+  /** Milestones, for a timing trace (`HANGAR_DEBUG=1`); never carries a secret value. */
+  trace?(event: string): void;
   progress?(event: ProgressEvent): void;
   signal?: AbortSignal;
 }
@@ -201,6 +203,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     text = readFileSync(dockerfilePath, 'utf8');
     dockerfileName = basename(dockerfilePath);
   }
+  const trace = events.trace ?? ((): void => undefined);
   const df = parseDockerfile(text, { file: dockerfileName });
   checkSyntaxDirective(df);
   for (const t of req.tags) validateTag(t);
@@ -230,6 +233,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   for (const v of values.values()) v.fill(0);
   values.clear();
 
+  trace('Dockerfile read, secrets loaded');
   const excludePatterns = await readDockerignore(contextDir);
   let client: BuildKitClient | undefined;
   try {
@@ -261,12 +265,14 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       );
     }
     client = await connectBuilder(req.builder, req.env, tls);
+    trace(`connected to ${builderAddress.url}`);
     const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
     platformReady.catch(() => undefined);
     let compiled: CompiledBuild | undefined;
     const result = await client.build({
       frontend: async (gw) => {
         const platform = await platformReady;
+        trace('frontend started');
         compiled = await compileDockerfile(df, {
           buildArgs: req.buildArgs,
           target: req.target,
@@ -297,7 +303,9 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
           },
         });
         const def = marshalDefinition(compiled.state, { platform });
+        trace(`compiled ${compiled.stages.length} stage(s) to ${def.digests.length} ops`);
         const ref = compiled.state === null ? null : await gw.solve(def);
+        trace('definition handed to the builder');
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },
       exporter: output
@@ -312,6 +320,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         ? ['network.host', 'security.insecure']
         : ['network.host'],
       ...(events.progress ? { onProgress: events.progress } : {}),
+      ...(events.trace ? { onTrace: events.trace } : {}),
       ...(events.signal ? { signal: events.signal } : {}),
     });
     if (iidfile && result.imageDigest) writeFileSync(iidfile, result.imageDigest);

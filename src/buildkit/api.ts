@@ -109,6 +109,8 @@ export interface BuildOptions {
   localDirs?: Record<string, string | LocalDir>;
   /** Called for every status update, with secret values already redacted. */
   onProgress?: (event: ProgressEvent) => void;
+  /** Milestones of the build on the client (session attached, each directory synced), for timing traces. */
+  onTrace?: (event: string) => void;
   /** Aborting cancels the solve on the builder. */
   signal?: AbortSignal;
   entitlements?: Entitlement[];

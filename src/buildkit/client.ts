@@ -167,8 +167,10 @@ class Client implements BuildKitClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let statusDone: Promise<void> = Promise.resolve();
     try {
+      session.onTrace = options.onTrace;
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
       else await session.attachToBuildkitd(this.#channel);
+      options.onTrace?.('session attached');
 
       const exporter = exporterRequest(options.exporter);
       const solve = this.#channel.unary(
@@ -242,6 +244,7 @@ class Client implements BuildKitClient {
       }
 
       const res = await solve;
+      options.onTrace?.('solved and exported');
       await statusDone;
       const exporterResponse = { ...res.ExporterResponse };
       // The image id (its config's digest), as docker prints it; the moby exporter reports it as the digest.

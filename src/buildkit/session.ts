@@ -43,6 +43,8 @@ export class BuildSession {
   readonly #closers: (() => void)[] = [];
   /** What each FileSync call sent, by directory name. */
   readonly syncs: { name: string; stats: SendStats }[] = [];
+  /** Called with a line for each directory synced (timing traces). */
+  onTrace: ((event: string) => void) | undefined;
 
   constructor(options: BuildSessionOptions = {}) {
     this.id = options.id ?? randomBytes(16).toString('hex');
@@ -86,6 +88,9 @@ export class BuildSession {
           call.signal,
         );
         this.syncs.push({ name: name!, stats });
+        this.onTrace?.(
+          `synced ${name}: ${stats.entries} entries listed in ${stats.listedMs} ms, ${stats.filesSent} files (${stats.bytesSent} bytes) sent, done in ${stats.totalMs} ms`,
+        );
       });
     }
   }

@@ -165,6 +165,8 @@ export const buildCommands = {
             },
             {
               warn: (m) => ctx.stderr.write(mode === 'json' ? `${JSON.stringify({ warning: m })}\n` : `hangar: warning: ${m}\n`),
+              // HANGAR_DEBUG=1: when each step of the client's side happened, in ms since the process started.
+              ...(ctx.env.HANGAR_DEBUG === '1' ? { trace: (e: string) => ctx.stderr.write(`hangar: debug: ${performance.now().toFixed(0)} ms ${e}\n`) } : {}),
               ...(progress ? { progress } : {}),
               signal: abort.signal,
             },
@@ -177,7 +179,6 @@ export const buildCommands = {
           } else {
             const names = result.tags.length > 0 ? ` as ${result.tags.join(', ')}` : '';
             ctx.stderr.write(`Built ${result.imageId ?? 'image'}${names}\n`);
-            if (ctx.env.HANGAR_DEBUG === '1') ctx.stderr.write(`context bytes sent: ${result.bytesSynced}\n`);
           }
         } catch (err) {
           // The error itself is printed once, by the CLI, as one sentence.

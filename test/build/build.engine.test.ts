@@ -298,6 +298,21 @@ describe('hangar build', () => {
     expect(oci.stderr.trim().split('\n').at(-1)).toMatch(/^hangar: --output type=oci needs a standalone buildkitd .*\.$/);
   });
 
+  it('traces the client side of a build with HANGAR_DEBUG=1, without secret values', async () => {
+    const value = `traced-${randomBytes(10).toString('hex')}`;
+    const c = context({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN --mount=type=secret,id=T test -s /run/secrets/T\n', 'a.txt': 'a\n', 't.txt': value });
+    const r = await build(c, ['-t', tag('traced'), '--secret', 'id=T,src=t.txt'], { HANGAR_DEBUG: '1' });
+    expect(r.status, r.stderr).toBe(0);
+    const trace = r.stderr.split('\n').filter((l) => l.startsWith('hangar: debug: '));
+    const steps = trace.map((l) => l.replace(/^hangar: debug: \d+ ms /, ''));
+    expect(steps[0]).toBe('Dockerfile read, secrets loaded');
+    expect(steps).toEqual(expect.arrayContaining(['session attached', 'frontend started', 'definition handed to the builder', 'solved and exported']));
+    expect(steps.find((s) => s.startsWith('synced context: '))).toMatch(/^synced context: \d+ entries listed in \d+ ms, \d+ files \(\d+ bytes\) sent, done in \d+ ms$/);
+    const times = trace.map((l) => Number(/(\d+) ms/.exec(l)![1]));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(r.stderr).not.toContain(value);
+  });
+
   it('redacts a secret that a step prints', async () => {
     const value = `printed-${randomBytes(10).toString('hex')}`;
     const c = context({ Dockerfile: 'FROM busybox\nRUN --mount=type=secret,id=P cat /run/secrets/P; echo\n', 'p.txt': value });

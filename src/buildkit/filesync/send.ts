@@ -50,6 +50,9 @@ export interface SendStats {
   filesSent: number;
   /** Bytes of file contents sent. */
   bytesSent: number;
+  /** Milliseconds from the builder's request to the end of the listing, and to FIN. */
+  listedMs?: number;
+  totalMs?: number;
 }
 
 /** The two directions of a DiffCopy stream, as the session gives them. */
@@ -343,6 +346,7 @@ const LSTAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
  */
 export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal): Promise<SendStats> {
   const stats: SendStats = { entries: 0, filesSent: 0, bytesSent: 0 };
+  const started = performance.now();
   const out = new PacketBatcher((framed) => stream.sendFramed(framed));
   // By file id: the path of each regular file BuildKit may ask for ('' for other entries) and its size.
   const fileAbs: string[] = [];
@@ -374,6 +378,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
       if (wait) await wait;
     }
     await out.push(encodeStatPacket(undefined));
+    stats.listedMs = Math.round(performance.now() - started);
     walkDone = true;
   })().catch(async (err: unknown) => {
     failure = err;
@@ -432,6 +437,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
   if (!walkDone) throw new GrpcError(GrpcStatus.CANCELLED, 'the file sync ended before the directory was walked');
   await out.push(encodeControlPacket(PacketType.FIN));
   await out.flush();
+  stats.totalMs = Math.round(performance.now() - started);
   return stats;
 }
 
