@@ -244,6 +244,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         `--builder-tls-ca/-cert/-key apply only to a buildkit+tcp:// builder, not ${builderAddress.url}; drop them or point --builder at buildkit+tcp://HOST:PORT.`,
       );
     }
+    if (output && output.type !== 'tar' && builderAddress.kind === 'engine') {
+      throw new UserError(
+        `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
+      );
+    }
     // The base-image checks, the connection, the worker list and the session
     // run side by side: each is a round trip to the engine, and a no-op build
     // is little else.
@@ -259,11 +264,6 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     };
     const checkImages = !req.pull && builderAddress.kind === 'engine';
     if (checkImages) for (const ref of staticBaseImages(df, req.target, req.buildArgs)) checkImage(ref);
-    if (output && output.type !== 'tar' && builderAddress.kind === 'engine') {
-      throw new UserError(
-        `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
-      );
-    }
     client = await connectBuilder(req.builder, req.env, tls);
     trace(`connected to ${builderAddress.url}`);
     const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
@@ -311,7 +311,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       exporter: output
         ? output.type === 'tar'
           ? { type: 'tar', dest: output.dest }
-          : { type: output.type, dest: output.dest, name: [output.name ?? req.tags[0]].filter((n) => n !== undefined).map((n) => normalizeImageRef(n)).join(',') }
+          : { type: output.type, dest: output.dest, name: (output.name ? [output.name] : req.tags).map((n) => normalizeImageRef(n)).join(',') }
         : { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
       secrets: store,
       localDirs: { context: { dir: contextDir, excludePatterns } },

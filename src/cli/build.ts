@@ -3,6 +3,7 @@
 // Parses flags and renders progress; the work is in src/build/local-build.ts.
 // Secret values never pass through here: only specs (ids, paths, env names).
 import { Command, Option } from 'commander';
+import type { BuildOutput } from '../build/local-build.js';
 import type { ProgressEvent } from '../buildkit/index.js';
 import { UserError } from '../errors.js';
 import type { CliContext } from './context.js';
@@ -62,13 +63,11 @@ export function parseLabels(list: string[]): Record<string, string> {
   return out;
 }
 
-export type OutputSpec = { type: 'tar'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
-
 /**
  * `-o`/`--output`, docker's syntax: `type=tar|oci|docker,dest=FILE[,name=NAME]`.
  * A bare path or type=local (a directory of files) and type=image|registry are refused.
  */
-export function parseOutputSpec(spec: string): OutputSpec {
+export function parseOutputSpec(spec: string): BuildOutput {
   const fix = 'write --output type=tar,dest=FILE (the filesystem) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
   if (!spec.includes('=')) throw new UserError(`--output ${spec}: writing the result as a directory of files is not supported; ${fix}.`);
   const fields = new Map<string, string>();
@@ -136,6 +135,7 @@ export const buildCommands = {
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
         try {
+          const output = flags.output ? parseOutputSpec(flags.output) : undefined;
           // Loaded on use: the builder client and compiler are not needed by other commands.
           const { runLocalBuild } = await import('../build/local-build.js');
           const result = await runLocalBuild(
@@ -155,7 +155,7 @@ export const buildCommands = {
                 ...(flags.builderTlsKey ? { key: flags.builderTlsKey } : {}),
               },
               pull: flags.pull === true,
-              ...(flags.output ? { output: parseOutputSpec(flags.output) } : {}),
+              ...(output ? { output } : {}),
               ...(flags.iidfile ? { iidfile: flags.iidfile } : {}),
               ...(flags.label.length > 0 ? { labels: parseLabels(flags.label) } : {}),
               network: flags.network,
@@ -174,8 +174,8 @@ export const buildCommands = {
           if (sawProgress) renderer?.finish();
           if (mode === 'json') ctx.stdout.write(`${JSON.stringify({ result: { imageId: result.imageId ?? null, tags: result.tags } })}\n`);
           else if (mode === 'quiet') ctx.stdout.write(`${result.imageId ?? ''}\n`);
-          else if (flags.output) {
-            ctx.stderr.write(`Built ${result.imageId ?? 'the result'} into ${parseOutputSpec(flags.output).dest}\n`);
+          else if (output) {
+            ctx.stderr.write(`Built ${result.imageId ?? 'the result'} into ${output.dest}\n`);
           } else {
             const names = result.tags.length > 0 ? ` as ${result.tags.join(', ')}` : '';
             ctx.stderr.write(`Built ${result.imageId ?? 'image'}${names}\n`);

@@ -156,7 +156,7 @@ export function toWireStat(stat: StatFields, w: WireStat = newWireStat()): WireS
 }
 
 /** The framed size of `s`'s STAT packet; also records the lengths writeStatPacket needs. */
-export function statPacketSize(s: WireStat): number {
+function statPacketSize(s: WireStat): number {
   const pathLen = s.path === '' ? 0 : Buffer.byteLength(s.path);
   const linkLen = s.linkname === '' ? 0 : Buffer.byteLength(s.linkname);
   let statLen = 0;
@@ -179,7 +179,7 @@ export function statPacketSize(s: WireStat): number {
  * toBinary(Packet{type: STAT, stat})), at `off`; statPacketSize(s) must have
  * been called. Returns the offset after it.
  */
-export function writeStatPacket(buf: Buffer, off: number, s: WireStat): number {
+function writeStatPacket(buf: Buffer, off: number, s: WireStat): number {
   const statLen = s.statBytes;
   buf[off] = 0;
   buf.writeUInt32BE(1 + varintLength(statLen) + statLen, off + 1);
