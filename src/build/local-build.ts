@@ -7,7 +7,8 @@
 // LLB op or the image; values live only in the SecretStore (wiped when the
 // build settles) and, with --secret-cache=digest, as keyed digests.
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   GrpcError,
@@ -179,19 +180,32 @@ export function secretDigest(key: Buffer, id: string, value: Buffer): string {
 
 /** Reads, checks and runs one local build. */
 export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEvents): Promise<LocalBuildResult> {
-  const contextDir = resolve(req.cwd, req.context);
-  const ctxStat = statOrNull(contextDir);
-  if (!ctxStat) throw new UserError(`build context ${req.context} does not exist; give the directory to build as PATH.`);
-  if (!ctxStat.isDirectory()) throw new UserError(`build context ${req.context} is not a directory; give the directory to build as PATH.`);
+  // PATH `-`: the Dockerfile comes from stdin and there is no context, as with `docker build - < Dockerfile`.
+  const noContext = req.context === '-';
+  if (noContext && req.dockerfile !== undefined) {
+    throw new UserError('PATH - reads the Dockerfile from stdin and builds without a context; drop -f, or give the context directory as PATH.');
+  }
+  let contextDir = '';
+  if (!noContext) {
+    contextDir = resolve(req.cwd, req.context);
+    const ctxStat = statOrNull(contextDir);
+    if (!ctxStat) throw new UserError(`build context ${req.context} does not exist; give the directory to build as PATH.`);
+    if (!ctxStat.isDirectory()) throw new UserError(`build context ${req.context} is not a directory; give the directory to build as PATH.`);
+  }
   let text: string;
   let dockerfileName: string;
-  if (req.dockerfile === '-') {
-    // `-f -`: the Dockerfile comes from stdin, as with docker build.
-    if (!req.stdin) throw new UserError('-f - reads the Dockerfile from stdin, but no stdin is available; pass a file to -f.');
+  if (req.dockerfile === '-' || noContext) {
+    // `-f -` or PATH `-`: the Dockerfile comes from stdin, as with docker build.
+    const flag = noContext ? 'PATH -' : '-f -';
+    if (!req.stdin) throw new UserError(`${flag} reads the Dockerfile from stdin, but no stdin is available; pass a file to -f.`);
     if (req.secrets.some((s) => /(?:^|,)(?:src|source)=\/dev\/stdin(?:,|$)/.test(s))) {
-      throw new UserError('-f - and a secret with src=/dev/stdin both read stdin; put the Dockerfile or the secret in a file.');
+      throw new UserError(`${flag} and a secret with src=/dev/stdin both read stdin; put the Dockerfile or the secret in a file.`);
     }
-    text = (await readStream(req.stdin)).toString('utf8');
+    const bytes = await readStream(req.stdin);
+    if (noContext && looksLikeArchive(bytes)) {
+      throw new UserError('a context archive on stdin is not supported; extract it and pass the directory as PATH.');
+    }
+    text = bytes.toString('utf8');
     dockerfileName = 'Dockerfile';
   } else {
     const dockerfilePath = req.dockerfile ? resolve(req.cwd, req.dockerfile) : join(contextDir, 'Dockerfile');
@@ -234,9 +248,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   values.clear();
 
   trace('Dockerfile read, secrets loaded');
-  const excludePatterns = await readDockerignore(contextDir);
+  const excludePatterns = noContext ? [] : await readDockerignore(contextDir);
   let client: BuildKitClient | undefined;
+  let emptyContext: string | undefined;
   try {
+    if (noContext) contextDir = emptyContext = mkdtempSync(join(tmpdir(), 'hangar-no-context-'));
     const builderAddress = parseBuilderUrl(resolveBuilderUrl(req.builder, req.env));
     const tls = req.builderTls ?? {};
     if ((tls.ca || tls.cert || tls.key) && !(builderAddress.kind === 'buildkitd' && builderAddress.host)) {
@@ -338,6 +354,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   } finally {
     store.wipe();
     client?.close();
+    if (emptyContext) rmSync(emptyContext, { recursive: true, force: true });
   }
 }
 
@@ -367,6 +384,12 @@ export function staticBaseImages(df: DockerfileInstructions, target: string | un
     if (st.name) stageNames.add(st.name);
   }
   return [...refs];
+}
+
+/** gzip, bzip2, xz or zstd magic, or a tar header: an archive, not a Dockerfile. */
+function looksLikeArchive(b: Buffer): boolean {
+  const starts = (...m: number[]): boolean => m.every((v, i) => b[i] === v);
+  return starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a) || starts(0x28, 0xb5, 0x2f, 0xfd) || b.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /** A file the build will write: its directory must exist and it must not be a directory. */

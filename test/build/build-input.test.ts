@@ -134,6 +134,15 @@ describe('hangar build bad input', () => {
     expect(network.stderr).toContain("argument 'bridge' is invalid. Allowed choices are default, host, none");
   });
 
+  it('refuses -f with PATH -, and a context archive on stdin', async () => {
+    const both = await build(['-f', 'Dockerfile', '-']);
+    expect(both.status).toBe(1);
+    expect(oneSentence(both.stderr)).toMatch(/PATH - reads the Dockerfile from stdin and builds without a context; drop -f/);
+    const gz = await hangar(['build', '-'], { cwd: ctx.dir, env: NO_BUILDER, input: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0]) });
+    expect(gz.status).toBe(1);
+    expect(oneSentence(gz.stderr)).toMatch(/a context archive on stdin is not supported; extract it and pass the directory as PATH\./);
+  });
+
   it('refuses -f - together with a secret read from /dev/stdin', async () => {
     const r = await build(['-f', '-', '--secret', 'id=needed,src=/dev/stdin', '.']);
     expect(r.status).toBe(1);

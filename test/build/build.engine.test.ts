@@ -247,6 +247,23 @@ describe('hangar build', () => {
     expect(await cat(t, '/hello.txt')).toBe('from the context\n');
   });
 
+  it('builds a Dockerfile from stdin with no context when PATH is -', async () => {
+    const c = context({ 'hello.txt': 'not sent\n' });
+    const t = tag('no-context');
+    const r = await hangar(['build', '--progress=plain', '-t', t, '-'], {
+      cwd: c.dir,
+      env: { XDG_CONFIG_HOME: config.dir },
+      input: 'FROM busybox\nRUN echo built > /built\n',
+      timeoutMs: 240_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await cat(t, '/built')).toBe('built\n');
+    // Nothing from the working directory is a context: COPY finds nothing.
+    const copy = await hangar(['build', '--progress=plain', '-'], { cwd: c.dir, input: 'FROM busybox\nCOPY hello.txt /hello.txt\n', timeoutMs: 240_000 });
+    expect(copy.status).toBe(1);
+    expect(copy.stderr).toMatch(/hello\.txt/);
+  });
+
   it('names an unknown base image in one sentence', async () => {
     const c = context({ Dockerfile: 'FROM hangar-test/no-such-image:404\nRUN true\n' });
     const r = await build(c, ['-t', tag('unknown-base')]);
