@@ -8,32 +8,9 @@
 // include anything not in the graph (no secret values, no host paths).
 import { createHash } from 'node:crypto';
 import { create, toBinary, fromBinary } from '@bufbuild/protobuf';
-import {
-  CacheSharingOpt,
-  DefinitionSchema,
-  MountType,
-  NetMode,
-  OpMetadataSchema,
-  OpSchema,
-  SecurityMode,
-  type Definition,
-  type FileAction as PbFileAction,
-  type Mount,
-  type Op,
-  type OpMetadata,
-  type Platform as PbPlatform,
-  type UserOpt,
-} from '../buildkit/gen/buildkit/solver/ops_pb.js';
-import {
-  compareBytes,
-  type ChownSpec,
-  type FileAction,
-  type Output,
-  type Platform,
-  type ResolvedMount,
-  type State,
-  type Vertex,
-} from './graph.js';
+import { DefinitionSchema, OpMetadataSchema, OpSchema, type Definition, type Op, type OpMetadata } from '../buildkit/gen/buildkit/solver/ops_pb.js';
+import { compareBytes, type Platform, type State, type Vertex } from './graph.js';
+import { encodeOp, encodeTerminalOp } from './op-wire.js';
 
 export interface MarshalOptions {
   /** Set on every op that names no platform of its own. */
@@ -69,8 +46,7 @@ export function marshalDefinition(state: State, options: MarshalOptions = {}): M
     const known = done.get(vertex);
     if (known) return known;
     const inputDigests = vertex.inputs.map((input) => visit(input.vertex));
-    const op = toOp(vertex, inputDigests, options);
-    const bytes = toBinary(OpSchema, op);
+    const bytes = encodeOp(vertex, inputDigests, options.platform);
     const digest = digestOf(bytes);
     done.set(vertex, digest);
     // Two separately built but identical ops share a digest; keep one.
@@ -84,8 +60,7 @@ export function marshalDefinition(state: State, options: MarshalOptions = {}): M
   };
 
   const result = visit(state.vertex);
-  const terminal = create(OpSchema, { inputs: [{ digest: result, index: BigInt(state.index) }] });
-  const terminalBytes = toBinary(OpSchema, terminal);
+  const terminalBytes = encodeTerminalOp(result, state.index);
   digests.push(digestOf(terminalBytes));
   definition.def.push(terminalBytes);
   for (const key of [...metadata.keys()].sort(compareBytes)) definition.metadata[key] = metadata.get(key)!;
@@ -100,137 +75,6 @@ export function definitionBytes(def: MarshaledDefinition): Uint8Array {
 /** Decodes the ops of a definition, for inspection and tests. */
 export function decodeOps(definition: Definition): { digest: string; op: Op }[] {
   return definition.def.map((bytes) => ({ digest: digestOf(bytes), op: fromBinary(OpSchema, bytes) }));
-}
-
-function toOp(vertex: Vertex, inputDigests: string[], options: MarshalOptions): Op {
-  const inputs = vertex.inputs.map((input: Output, i) => ({ digest: inputDigests[i]!, index: BigInt(input.index) }));
-  const platform = toPlatform(vertex.options.platform ?? options.platform);
-  const op = create(OpSchema, { inputs, ...(platform ? { platform } : {}) });
-  switch (vertex.kind) {
-    case 'source':
-      op.op = { case: 'source', value: { $typeName: 'pb.SourceOp', identifier: vertex.identifier, attrs: sortedRecord(vertex.attrs) } };
-      break;
-    case 'exec':
-      op.op = {
-        case: 'exec',
-        value: {
-          $typeName: 'pb.ExecOp',
-          meta: {
-            $typeName: 'pb.Meta',
-            args: [...vertex.meta.args],
-            env: [...vertex.meta.env],
-            cwd: vertex.meta.cwd,
-            user: vertex.meta.user,
-            extraHosts: (vertex.meta.extraHosts ?? []).map((h) => ({ $typeName: 'pb.HostIP', Host: h.host, IP: h.ip })),
-            hostname: vertex.meta.hostname ?? '',
-          },
-          mounts: vertex.mounts.map(toMount),
-          network: vertex.network === 'host' ? NetMode.HOST : vertex.network === 'none' ? NetMode.NONE : NetMode.UNSET,
-          security: vertex.security === 'insecure' ? SecurityMode.INSECURE : SecurityMode.SANDBOX,
-        },
-      };
-      break;
-    case 'file':
-      op.op = {
-        case: 'file',
-        value: { $typeName: 'pb.FileOp', actions: vertex.actions.map((a) => toFileAction(a.input, a.secondaryInput, a.output, a.action)) },
-      };
-      break;
-  }
-  return op;
-}
-
-function toMount(m: ResolvedMount): Mount {
-  const mountType = { bind: MountType.BIND, secret: MountType.SECRET, ssh: MountType.SSH, cache: MountType.CACHE, tmpfs: MountType.TMPFS }[m.type];
-  const mount: Mount = {
-    $typeName: 'pb.Mount',
-    input: BigInt(m.input),
-    selector: m.selector,
-    dest: m.dest,
-    output: BigInt(m.output),
-    readonly: m.readonly,
-    mountType,
-    resultID: '',
-  };
-  if (m.cache) {
-    const sharing = { shared: CacheSharingOpt.SHARED, private: CacheSharingOpt.PRIVATE, locked: CacheSharingOpt.LOCKED }[m.cache.sharing];
-    mount.cacheOpt = { $typeName: 'pb.CacheOpt', ID: m.cache.id, sharing };
-  }
-  if (m.secret) mount.secretOpt = { $typeName: 'pb.SecretOpt', ID: m.secret.id, uid: m.secret.uid, gid: m.secret.gid, mode: m.secret.mode, optional: m.secret.optional };
-  if (m.ssh) mount.SSHOpt = { $typeName: 'pb.SSHOpt', ID: m.ssh.id, uid: m.ssh.uid, gid: m.ssh.gid, mode: m.ssh.mode, optional: m.ssh.optional };
-  return mount;
-}
-
-function toFileAction(input: number, secondaryInput: number, output: number, a: FileAction): PbFileAction {
-  const base = { $typeName: 'pb.FileAction' as const, input: BigInt(input), secondaryInput: BigInt(secondaryInput), output: BigInt(output) };
-  // BuildKit takes timestamps in nanoseconds; -1 means "keep/now".
-  const ts = (ms: number | undefined): bigint => (ms === undefined ? -1n : BigInt(Math.trunc(ms)) * 1_000_000n);
-  switch (a.action) {
-    case 'mkdir':
-      return {
-        ...base,
-        action: {
-          case: 'mkdir',
-          value: { $typeName: 'pb.FileActionMkDir', path: a.path, mode: a.mode, makeParents: a.makeParents, ...owner(a.owner, input), timestamp: ts(a.timestamp) },
-        },
-      };
-    case 'mkfile':
-      return {
-        ...base,
-        action: {
-          case: 'mkfile',
-          value: { $typeName: 'pb.FileActionMkFile', path: a.path, mode: a.mode, data: a.data, ...owner(a.owner, input), timestamp: ts(a.timestamp) },
-        },
-      };
-    case 'rm':
-      return {
-        ...base,
-        action: { case: 'rm', value: { $typeName: 'pb.FileActionRm', path: a.path, allowNotFound: a.allowNotFound, allowWildcard: a.allowWildcard } },
-      };
-    case 'copy': {
-      const o = a.options;
-      return {
-        ...base,
-        action: {
-          case: 'copy',
-          value: {
-            $typeName: 'pb.FileActionCopy',
-            src: a.src,
-            dest: a.dest,
-            ...owner(o.owner, input),
-            // -1 keeps the source's permission bits.
-            mode: o.mode ?? -1,
-            followSymlink: o.followSymlink ?? false,
-            dirCopyContents: o.dirCopyContents ?? false,
-            attemptUnpackDockerCompatibility: o.attemptUnpack ?? false,
-            createDestPath: o.createDestPath ?? false,
-            allowWildcard: o.allowWildcard ?? false,
-            allowEmptyWildcard: o.allowEmptyWildcard ?? false,
-            timestamp: ts(o.timestamp),
-          },
-        },
-      };
-    }
-  }
-}
-
-function owner(spec: ChownSpec | undefined, input: number): { owner?: { $typeName: 'pb.ChownOpt'; user?: UserOpt; group?: UserOpt } } {
-  if (!spec || (spec.user === undefined && spec.group === undefined)) return {};
-  const one = (v: number | string | undefined): UserOpt | undefined => {
-    if (v === undefined) return undefined;
-    if (typeof v === 'number') return { $typeName: 'pb.UserOpt', user: { case: 'byID', value: v } };
-    // A name is looked up in /etc/passwd and /etc/group of the state the action changes.
-    if (input < 0) throw new TypeError(`cannot resolve the user name ${JSON.stringify(v)} on an empty filesystem; use a numeric id`);
-    return { $typeName: 'pb.UserOpt', user: { case: 'byName', value: { $typeName: 'pb.NamedUserOpt', name: v, input: BigInt(input) } } };
-  };
-  const user = one(spec.user);
-  const group = one(spec.group);
-  return { owner: { $typeName: 'pb.ChownOpt', ...(user ? { user } : {}), ...(group ? { group } : {}) } };
-}
-
-function toPlatform(p: Platform | undefined): PbPlatform | undefined {
-  if (!p) return undefined;
-  return { $typeName: 'pb.Platform', OS: p.os, Architecture: p.architecture, Variant: p.variant ?? '', OSVersion: '', OSFeatures: [] };
 }
 
 function toMetadata(vertex: Vertex): OpMetadata | undefined {
