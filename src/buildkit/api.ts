@@ -124,7 +124,7 @@ export interface BuildResult {
   /** The solve's reference (also the build id). */
   ref: string;
   exporterResponse: Record<string, string>;
-  /** Image id or manifest digest when the exporter reports one. */
+  /** The image id (its config's digest) when the exporter reports one, else the manifest digest. */
   imageDigest?: string;
   /** Every GetSecret during the build: ids and value digests, never values. */
   secretFetches: SecretFetch[];

@@ -160,6 +160,7 @@ class Client implements BuildKitClient {
       ...(options.secrets ? { secrets: options.secrets } : {}),
       ...(localDirs ? { localDirs } : {}),
       ...(options.exporter && 'dest' in options.exporter ? { exportFile: options.exporter.dest } : {}),
+      ...(options.onTrace ? { onTrace: options.onTrace } : {}),
     });
     // Everything started for this build stops when this aborts.
     const stop = new AbortController();
@@ -167,7 +168,6 @@ class Client implements BuildKitClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let statusDone: Promise<void> = Promise.resolve();
     try {
-      session.onTrace = options.onTrace;
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
       else await session.attachToBuildkitd(this.#channel);
       options.onTrace?.('session attached');

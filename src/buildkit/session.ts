@@ -30,6 +30,8 @@ export interface BuildSessionOptions {
   localDirs?: Record<string, string | LocalDir>;
   /** For the `oci` and `docker` exporters: where the builder's tarball is written. */
   exportFile?: string;
+  /** Called with a line for each directory synced (timing traces). */
+  onTrace?: (event: string) => void;
 }
 
 export class BuildSession {
@@ -43,8 +45,7 @@ export class BuildSession {
   readonly #closers: (() => void)[] = [];
   /** What each FileSync call sent, by directory name. */
   readonly syncs: { name: string; stats: SendStats }[] = [];
-  /** Called with a line for each directory synced (timing traces). */
-  onTrace: ((event: string) => void) | undefined;
+  readonly #onTrace: ((event: string) => void) | undefined;
 
   constructor(options: BuildSessionOptions = {}) {
     this.id = options.id ?? randomBytes(16).toString('hex');
@@ -53,6 +54,7 @@ export class BuildSession {
     this.#secrets = options.secrets;
     this.#dirs = new Map(Object.entries(options.localDirs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? { dir: v } : v]));
     this.#exportFile = options.exportFile;
+    this.#onTrace = options.onTrace;
     this.#register();
   }
 
@@ -88,7 +90,7 @@ export class BuildSession {
           call.signal,
         );
         this.syncs.push({ name: name!, stats });
-        this.onTrace?.(
+        this.#onTrace?.(
           `synced ${name}: ${stats.entries} entries listed in ${stats.listedMs} ms, ${stats.filesSent} files (${stats.bytesSent} bytes) sent, done in ${stats.totalMs} ms`,
         );
       });
