@@ -8,6 +8,7 @@ import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
 
 export const appsCommands = {
+  name: 'apps',
   register(program: Command, ctx: CliContext): void {
     const apps = program.command('apps').description('create, list and destroy apps');
 

@@ -7,6 +7,7 @@ import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
 
 export const auditCommands = {
+  name: 'audit',
   register(program: Command, ctx: CliContext): void {
     program
       .command('audit')

@@ -10,6 +10,7 @@ import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
 
 export const authCommands = {
+  name: 'auth',
   register(program: Command, ctx: CliContext): void {
     const auth = program.command('auth').description('log in to a Hangar API and see who you are');
 

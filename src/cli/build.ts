@@ -95,6 +95,7 @@ export function parseOutputSpec(spec: string): BuildOutput {
 }
 
 export const buildCommands = {
+  name: 'build',
   register(program: Command, ctx: CliContext): void {
     program
       .command('build')

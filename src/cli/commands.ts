@@ -12,6 +12,8 @@ import { dockerfileCommands } from './dockerfile.js';
 import { buildCommands } from './build.js';
 
 export interface CommandGroup {
+  /** The top-level command the group registers (`hangar NAME ...`). */
+  name: string;
   register(program: Command, ctx: CliContext): void;
 }
 

@@ -75,6 +75,7 @@ function renderFindings(ctx: CliContext, file: string, findings: Finding[]): voi
 }
 
 export const dockerfileCommands = {
+  name: 'dockerfile',
   register(program: Command, ctx: CliContext): void {
     const df = program.command('dockerfile').description('parse, outline and lint Dockerfiles (offline, nothing is built)');
 

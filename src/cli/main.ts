@@ -4,19 +4,19 @@
 import { Command, CommanderError, Option } from 'commander';
 import pkg from '../../package.json' with { type: 'json' };
 import { isUserError } from '../errors.js';
-import { commandGroups } from './commands.js';
+import { commandGroups, type CommandGroup } from './commands.js';
 import { processContext, type CliContext } from './context.js';
 
 export const VERSION: string = pkg.version;
 
-export function buildProgram(ctx: CliContext): Command {
+export function buildProgram(ctx: CliContext, groups: readonly CommandGroup[] = commandGroups): Command {
   const program = new Command('hangar')
     .description('Ship containerised apps with their secrets, on your own machines.')
     .version(VERSION, '-v, --version', 'print the version')
     .helpOption('-h, --help', 'show help for a command')
     .showSuggestionAfterError(true)
     .addOption(new Option('--debug', 'print stack traces of internal errors').hideHelp());
-  for (const group of commandGroups) group.register(program, ctx);
+  for (const group of groups) group.register(program, ctx);
   configureTree(program, ctx);
   return program;
 }
@@ -67,7 +67,12 @@ let lastParsed: Command | undefined;
 
 /** Runs the CLI with the given arguments and returns the exit status. */
 export async function run(argv: string[], ctx: CliContext = processContext()): Promise<number> {
-  const program = buildProgram(ctx);
+  // `hangar build ...` needs only the build group's commands; registering the
+  // rest is start-up time spent on every run. Anything else (help, an unknown
+  // or misspelled command) gets them all.
+  const invoked = argv.find((a) => !a.startsWith('-'));
+  const group = commandGroups.find((g) => g.name === invoked);
+  const program = buildProgram(ctx, group ? [group] : commandGroups);
   // Remember which command was being parsed so errors can name it.
   const track = (cmd: Command) => {
     cmd.hook('preSubcommand', (_this, sub) => {

@@ -34,6 +34,7 @@ async function reportSet(ctx: CliContext, app: string, set: SecretJson[], opts: 
 }
 
 export const secretsCommands = {
+  name: 'secrets',
   register(program: Command, ctx: CliContext): void {
     const secrets = program.command('secrets').description("manage an app's runtime secrets (values are write-only)");
 

@@ -21,6 +21,7 @@ function checkBuilder(url: string | undefined): void {
 }
 
 export const serverCommands = {
+  name: 'server',
   register(program: Command, ctx: CliContext): void {
     const server = program
       .command('server')

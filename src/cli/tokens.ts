@@ -7,6 +7,7 @@ import { printJson } from './output/json.js';
 import { renderTable } from './output/table.js';
 
 export const tokensCommands = {
+  name: 'tokens',
   register(program: Command, ctx: CliContext): void {
     const tokens = program.command('tokens').description('create, list and revoke API tokens');
 
