@@ -32,7 +32,7 @@ import { UserError } from '../errors.js';
 import { compileDockerfile, neededStageIndexes, type CompiledBuild } from '../llb/compile.js';
 import { marshalDefinition } from '../llb/definition.js';
 import { normalizeImageRef, type Platform } from '../llb/graph.js';
-import { loadSecretValues, parseSecretSpec } from './secret-spec.js';
+import { loadSecretValues, parseSecretSpec, splitFields } from './secret-spec.js';
 
 export interface LocalBuildRequest {
   /** The build context directory (PATH). */
@@ -390,6 +390,37 @@ export function staticBaseImages(df: DockerfileInstructions, target: string | un
 function looksLikeArchive(b: Buffer): boolean {
   const starts = (...m: number[]): boolean => m.every((v, i) => b[i] === v);
   return starts(0x1f, 0x8b) || starts(0x42, 0x5a, 0x68) || starts(0xfd, 0x37, 0x7a, 0x58, 0x5a) || starts(0x28, 0xb5, 0x2f, 0xfd) || b.subarray(257, 262).toString('latin1') === 'ustar';
+}
+
+/**
+ * `-o`/`--output`, docker's syntax: `type=tar|oci|docker,dest=FILE[,name=NAME]`.
+ * A bare path or type=local (a directory of files) and type=image|registry are refused.
+ */
+export function parseOutputSpec(spec: string): BuildOutput {
+  const fix = 'write --output type=tar,dest=FILE (the filesystem) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
+  if (!spec.includes('=')) throw new UserError(`--output ${spec}: writing the result as a directory of files is not supported; ${fix}.`);
+  const fields = new Map<string, string>();
+  for (const part of splitFields(spec, '--output')) {
+    const eq = part.indexOf('=');
+    const key = eq === -1 ? part : part.slice(0, eq);
+    if (eq === -1 || !['type', 'dest', 'name'].includes(key) || fields.has(key)) {
+      throw new UserError(`--output ${spec}: "${part}" is not understood; ${fix}.`);
+    }
+    fields.set(key, part.slice(eq + 1));
+  }
+  const type = fields.get('type');
+  const dest = fields.get('dest');
+  if (type !== 'tar' && type !== 'oci' && type !== 'docker') {
+    throw new UserError(`--output ${spec}: type=${type ?? ''} is not supported; ${fix}.`);
+  }
+  if (!dest) throw new UserError(`--output ${spec} needs dest=FILE; ${fix}.`);
+  if (dest === '-') throw new UserError(`--output ${spec}: writing to stdout is not supported; give dest=FILE.`);
+  const name = fields.get('name');
+  if (type === 'tar') {
+    if (name !== undefined) throw new UserError(`--output ${spec}: name= applies to type=oci and type=docker only; drop it.`);
+    return { type, dest };
+  }
+  return { type, dest, ...(name ? { name } : {}) };
 }
 
 /** A file the build will write: its directory must exist and it must not be a directory. */

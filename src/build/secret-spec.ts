@@ -28,8 +28,8 @@ export type SecretSource = { id: string; kind: 'file'; path: string } | { id: st
 
 const ID_RE = /^[A-Za-z0-9_.-]+$/;
 
-// Splits CSV the way docker's flag does: quotes group, doubled quotes escape.
-function splitFields(spec: string): string[] {
+/** Splits a flag's CSV value the way docker does (--secret, --output): quotes group, doubled quotes escape. */
+export function splitFields(spec: string, flag = '--secret'): string[] {
   const out: string[] = [];
   let cur = '';
   let inQuotes = false;
@@ -48,7 +48,7 @@ function splitFields(spec: string): string[] {
       cur = '';
     } else cur += c;
   }
-  if (inQuotes) throw new UserError('a --secret value has an unclosed quote; close it or drop the quotes.');
+  if (inQuotes) throw new UserError(`a ${flag} value has an unclosed quote; close it or drop the quotes.`);
   out.push(cur);
   return out;
 }

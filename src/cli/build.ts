@@ -3,7 +3,6 @@
 // Parses flags and renders progress; the work is in src/build/local-build.ts.
 // Secret values never pass through here: only specs (ids, paths, env names).
 import { Command, Option } from 'commander';
-import type { BuildOutput } from '../build/local-build.js';
 import type { ProgressEvent } from '../buildkit/index.js';
 import { UserError } from '../errors.js';
 import type { CliContext } from './context.js';
@@ -63,37 +62,6 @@ export function parseLabels(list: string[]): Record<string, string> {
   return out;
 }
 
-/**
- * `-o`/`--output`, docker's syntax: `type=tar|oci|docker,dest=FILE[,name=NAME]`.
- * A bare path or type=local (a directory of files) and type=image|registry are refused.
- */
-export function parseOutputSpec(spec: string): BuildOutput {
-  const fix = 'write --output type=tar,dest=FILE (the filesystem) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
-  if (!spec.includes('=')) throw new UserError(`--output ${spec}: writing the result as a directory of files is not supported; ${fix}.`);
-  const fields = new Map<string, string>();
-  for (const part of spec.split(',')) {
-    const eq = part.indexOf('=');
-    const key = eq === -1 ? part : part.slice(0, eq);
-    if (eq === -1 || !['type', 'dest', 'name'].includes(key) || fields.has(key)) {
-      throw new UserError(`--output ${spec}: "${part}" is not understood; ${fix}.`);
-    }
-    fields.set(key, part.slice(eq + 1));
-  }
-  const type = fields.get('type');
-  const dest = fields.get('dest');
-  if (type !== 'tar' && type !== 'oci' && type !== 'docker') {
-    throw new UserError(`--output ${spec}: type=${type ?? ''} is not supported; ${fix}.`);
-  }
-  if (!dest) throw new UserError(`--output ${spec} needs dest=FILE; ${fix}.`);
-  if (dest === '-') throw new UserError(`--output ${spec}: writing to stdout is not supported; give dest=FILE.`);
-  const name = fields.get('name');
-  if (type === 'tar') {
-    if (name !== undefined) throw new UserError(`--output ${spec}: name= applies to type=oci and type=docker only; drop it.`);
-    return { type, dest };
-  }
-  return { type, dest, ...(name ? { name } : {}) };
-}
-
 export const buildCommands = {
   name: 'build',
   register(program: Command, ctx: CliContext): void {
@@ -136,9 +104,9 @@ export const buildCommands = {
         const onSigint = () => abort.abort();
         process.once('SIGINT', onSigint);
         try {
-          const output = flags.output ? parseOutputSpec(flags.output) : undefined;
           // Loaded on use: the builder client and compiler are not needed by other commands.
-          const { runLocalBuild } = await import('../build/local-build.js');
+          const { runLocalBuild, parseOutputSpec } = await import('../build/local-build.js');
+          const output = flags.output ? parseOutputSpec(flags.output) : undefined;
           const result = await runLocalBuild(
             {
               context: path,

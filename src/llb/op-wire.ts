@@ -34,11 +34,6 @@ class Writer {
     this.#buf[this.#len++] = v;
   }
 
-  /** A negative int32/int64: ten bytes of two's complement. */
-  #negative(v: number): void {
-    this.#big(BigInt.asUintN(64, BigInt(v)));
-  }
-
   /** An unsigned 64-bit value as a varint. */
   #big(u: bigint): void {
     this.#room(10);
@@ -70,7 +65,8 @@ class Writer {
   int(field: number, v: number, always = false): void {
     if (v === 0 && !always) return;
     this.tag(field, 0);
-    if (v < 0) this.#negative(v);
+    // A negative int32 or int64 is ten bytes of 64-bit two's complement.
+    if (v < 0) this.#big(BigInt.asUintN(64, BigInt(v)));
     else this.varint(v);
   }
 

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { Packet_PacketType as PacketKind, type Packet } from '../gen/fsutil/wire_pb.js';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import { PatternMatcher } from './dockerignore.js';
-import { encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
+import { encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, int64Of, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
 
 export { framedDataPacket, type StatFields } from './wire.js';
 
@@ -185,10 +185,6 @@ export async function* walkDirectory(root: string, filter: WalkFilter = {}): Asy
     };
     yield { rel: walk.rel, abs: walk.abs, stat };
   }
-}
-
-function int64Of(lo: number, hi: number): bigint {
-  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }
 
 interface DirFrame {

@@ -57,6 +57,11 @@ export function int64Halves(v: bigint): [lo: number, hi: number] {
   return [Number(u & 0xffff_ffffn), Number(u >> 32n)];
 }
 
+/** The int64 whose two's-complement 32-bit halves are `lo` and `hi` (int64Halves' inverse). */
+export function int64Of(lo: number, hi: number): bigint {
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
+
 function varint64Length(lo: number, hi: number): number {
   if (hi === 0) return varintLength(lo);
   // 32 low bits take 4 full groups (28 bits) plus the rest with hi.
