@@ -7,9 +7,9 @@ import { defineConfig } from 'tsup';
 // commander and little else. Dependencies stay in node_modules (native modules
 // such as better-sqlite3 load as usual); a chunk carries its own imports of
 // them, so they load only when that chunk does. The exception is
-// @bufbuild/protobuf: every build loads it, and as dozens of small ESM files
-// resolved one by one it cost ~35 ms of each `hangar build`'s start-up;
-// bundled into the build chunk it costs a fraction of that.
+// @bufbuild/protobuf, bundled into the chunk that uses it (cache usage and
+// pruning): as dozens of small ESM files resolved one by one it cost ~35 ms
+// of start-up. A build does not load it at all (src/buildkit/messages.ts).
 //
 // Other processes may run ./bin/hangar while this builds, so dist/hangar.js
 // must never be missing nor point at chunks not yet written: the build goes to

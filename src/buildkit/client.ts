@@ -9,7 +9,6 @@
 import { randomBytes, createHash } from 'node:crypto';
 import path from 'node:path';
 import type http2 from 'node:http2';
-import { timestampDate } from '@bufbuild/protobuf/wkt';
 import { UserError } from '../errors.js';
 import type {
   BuildKitClient,
@@ -26,27 +25,20 @@ import type {
   Worker,
 } from './api.js';
 import {
-  DiskUsageRequestSchema,
-  DiskUsageResponseSchema,
-  ListWorkersRequestSchema,
-  ListWorkersResponseSchema,
-  PruneRequestSchema,
-  SolveRequestSchema,
-  SolveResponseSchema,
-  StatusRequestSchema,
-  UsageRecordSchema,
-  type UsageRecord,
-} from './gen/buildkit/control/control_pb.js';
-import {
-  ReadFileRequestSchema,
-  ReadFileResponseSchema,
-  ResolveImageConfigRequestSchema,
-  ResolveImageConfigResponseSchema,
-  ReturnRequestSchema,
-  ReturnResponseSchema,
-  SolveRequestSchema as GatewaySolveRequestSchema,
-  SolveResponseSchema as GatewaySolveResponseSchema,
-} from './gen/buildkit/gateway/gateway_pb.js';
+  decodeControlSolveResponse,
+  decodeEmpty,
+  decodeGatewaySolveResponse,
+  decodeListWorkersResponse,
+  decodeReadFileResponse,
+  decodeResolveImageConfigResponse,
+  encodeControlSolveRequest,
+  encodeEmpty,
+  encodeGatewaySolveRequest,
+  encodeReadFileRequest,
+  encodeResolveImageConfigRequest,
+  encodeReturnRequest,
+  encodeStatusRequest,
+} from './messages.js';
 import { GrpcChannel, GrpcError, GrpcStatus } from './grpc.js';
 import { SecretRedactor } from './redact.js';
 import { decodeStatusResponse, type StatusUpdate } from './status-decode.js';
@@ -114,7 +106,7 @@ class Client implements BuildKitClient {
   }
 
   async listWorkers(): Promise<Worker[]> {
-    const res = await this.#channel.unary(`${CONTROL}/ListWorkers`, ListWorkersRequestSchema, ListWorkersResponseSchema, {}, { timeoutMs: 30_000 });
+    const res = await this.#channel.unary(`${CONTROL}/ListWorkers`, encodeEmpty, decodeListWorkersResponse, {}, { timeoutMs: 30_000 });
     return res.record.map((r) => ({
       id: r.ID,
       labels: { ...r.Labels },
@@ -123,20 +115,13 @@ class Client implements BuildKitClient {
   }
 
   async diskUsage(): Promise<CacheRecord[]> {
-    const res = await this.#channel.unary(`${CONTROL}/DiskUsage`, DiskUsageRequestSchema, DiskUsageResponseSchema, {}, { timeoutMs: 60_000 });
-    return res.record.map(toCacheRecord);
+    const { diskUsage } = await import('./cache-usage.js');
+    return diskUsage(this.#channel);
   }
 
   async prune(options: PruneOptions = {}): Promise<CacheRecord[]> {
-    const out: CacheRecord[] = [];
-    const stream = this.#channel.serverStream(`${CONTROL}/Prune`, PruneRequestSchema, UsageRecordSchema, {
-      all: options.all ?? false,
-      filter: options.filters ?? [],
-      keepDuration: BigInt(Math.round((options.keepDurationSeconds ?? 0) * 1e9)),
-      keepBytes: BigInt(options.keepBytes ?? 0),
-    });
-    for await (const r of stream) out.push(toCacheRecord(r));
-    return out;
+    const { prune } = await import('./cache-usage.js');
+    return prune(this.#channel, options);
   }
 
   async build(options: BuildOptions): Promise<BuildResult> {
@@ -175,8 +160,8 @@ class Client implements BuildKitClient {
       const exporter = exporterRequest(options.exporter);
       const solve = this.#channel.unary(
         `${CONTROL}/Solve`,
-        SolveRequestSchema,
-        SolveResponseSchema,
+        encodeControlSolveRequest,
+        decodeControlSolveResponse,
         {
           Ref: ref,
           Session: session.id,
@@ -213,13 +198,13 @@ class Client implements BuildKitClient {
           await this.#channel
             .unary(
               `${BRIDGE}/Return`,
-              ReturnRequestSchema,
-              ReturnResponseSchema,
+              encodeReturnRequest,
+              decodeEmpty,
               frontendError !== undefined
                 ? { error: { code: GrpcStatus.UNKNOWN, message: redactor.redactText(errorText(frontendError)) } }
                 : {
                     result: {
-                      ...(returned?.ref ? { result: { case: 'ref' as const, value: { id: returned.ref.id } } } : {}),
+                      ...(returned?.ref ? { ref: returned.ref.id } : {}),
                       metadata: returned?.imageConfig ? { 'containerimage.config': Buffer.from(JSON.stringify(returned.imageConfig)) } : {},
                     },
                   },
@@ -281,8 +266,8 @@ class Client implements BuildKitClient {
       async resolveImageConfig(imageRef, opts = {}) {
         const res = await channel.unary(
           `${BRIDGE}/ResolveImageConfig`,
-          ResolveImageConfigRequestSchema,
-          ResolveImageConfigResponseSchema,
+          encodeResolveImageConfigRequest,
+          decodeResolveImageConfigResponse,
           {
             Ref: imageRef,
             ResolveMode: opts.resolveMode ?? 'default',
@@ -296,21 +281,20 @@ class Client implements BuildKitClient {
       async solve(def) {
         const res = await channel.unary(
           `${BRIDGE}/Solve`,
-          GatewaySolveRequestSchema,
-          GatewaySolveResponseSchema,
+          encodeGatewaySolveRequest,
+          decodeGatewaySolveResponse,
           { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: true },
           { metadata, signal },
         );
-        const result = res.result?.result;
-        const id = result?.case === 'ref' ? result.value.id : result?.case === 'refDeprecated' ? result.value : res.ref;
+        const id = res.result?.ref ?? res.result?.refDeprecated ?? res.ref;
         if (!id) throw new BuildFailedError('the builder solved the definition but returned no result reference.');
         return { id };
       },
       async readFile(r, filePath, range) {
         const res = await channel.unary(
           `${BRIDGE}/ReadFile`,
-          ReadFileRequestSchema,
-          ReadFileResponseSchema,
+          encodeReadFileRequest,
+          decodeReadFileResponse,
           { Ref: r.id, FilePath: filePath, ...(range ? { Range: { Offset: BigInt(range.offset), Length: BigInt(range.length) } } : {}) },
           { metadata, signal },
         );
@@ -320,7 +304,7 @@ class Client implements BuildKitClient {
   }
 
   async #followStatus(ref: string, redactor: SecretRedactor, onProgress: ((e: ProgressEvent) => void) | undefined, signal: AbortSignal): Promise<void> {
-    const stream = this.#channel.serverStreamDecoded(`${CONTROL}/Status`, StatusRequestSchema, decodeStatusResponse, { Ref: ref }, { signal });
+    const stream = this.#channel.serverStream(`${CONTROL}/Status`, encodeStatusRequest, decodeStatusResponse, { Ref: ref }, { signal });
     const completed = new Set<string>();
     const keysOf = new Map<string, Set<string>>();
     try {
@@ -389,21 +373,6 @@ function toProgressEvent(msg: StatusUpdate, redactor: SecretRedactor, keysOf: Ma
     });
   }
   return event;
-}
-
-function toCacheRecord(r: UsageRecord): CacheRecord {
-  return {
-    id: r.ID,
-    size: Number(r.Size),
-    inUse: r.InUse,
-    mutable: r.Mutable,
-    shared: r.Shared,
-    type: r.RecordType,
-    description: r.Description,
-    usageCount: Number(r.UsageCount),
-    ...(r.CreatedAt ? { createdAt: timestampDate(r.CreatedAt) } : {}),
-    ...(r.LastUsedAt ? { lastUsedAt: timestampDate(r.LastUsedAt) } : {}),
-  };
 }
 
 function exporterRequest(exporter: Exporter | undefined): { type: string; attrs: Record<string, string> } {

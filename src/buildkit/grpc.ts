@@ -10,14 +10,12 @@
 // rides a one-shot hijacked socket. A buildkitd session also runs HTTP/2
 // inside a Control/Session stream. One ~300-line layer over node:http2
 // serves all of these the same way and gives explicit backpressure for
-// FileSync's large streams. Messages are still @bufbuild/protobuf's.
+// FileSync's large streams. Each call names how its messages are encoded and
+// decoded (./messages.ts, or protobuf-es schemas through ./pb-codec.ts).
 //
 // Must never: log message bodies (they carry secret values on the session).
 import http2 from 'node:http2';
-import { create, fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from '@bufbuild/protobuf';
-
-/** Fields this client does not declare (such as the definition the builder echoes back) are skipped, not kept. */
-const DECODE = { readUnknownFields: false } as const;
+import type { Decoder, Encoder } from './messages.js';
 
 export enum GrpcStatus {
   OK = 0,
@@ -110,17 +108,15 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** A bidirectional call: send requests, iterate responses (decoded as T). */
-export interface Call<I extends DescMessage, T> {
-  send(message: MessageInitShape<I>): Promise<void>;
+/** A bidirectional call: send requests (I), iterate responses (O). */
+export interface Call<I, O> {
+  send(message: I): Promise<void>;
   /** Sends raw, already-marshaled message bytes. */
   sendBytes(bytes: Uint8Array): Promise<void>;
   end(): void;
-  responses: AsyncIterable<T>;
+  responses: AsyncIterable<O>;
   cancel(): void;
 }
-
-export type BidiCall<I extends DescMessage, O extends DescMessage> = Call<I, MessageShape<O>>;
 
 /** A gRPC client over one HTTP/2 session. */
 export class GrpcChannel {
@@ -129,41 +125,22 @@ export class GrpcChannel {
     readonly authority = 'localhost',
   ) {}
 
-  async unary<I extends DescMessage, O extends DescMessage>(
-    path: string,
-    input: I,
-    output: O,
-    request: MessageInitShape<I>,
-    options: CallOptions = {},
-  ): Promise<MessageShape<O>> {
-    const call = this.bidi(path, input, output, options);
+  async unary<I, O>(path: string, encode: Encoder<I>, decode: Decoder<O>, request: I, options: CallOptions = {}): Promise<O> {
+    const call = this.bidi(path, encode, decode, options);
     await call.send(request);
     call.end();
-    let result: MessageShape<O> | undefined;
-    for await (const msg of call.responses) result ??= msg;
-    if (!result) throw new GrpcError(GrpcStatus.INTERNAL, 'the server sent no response message', path);
-    return result;
+    let result: O | undefined;
+    let received = false;
+    for await (const msg of call.responses) {
+      if (!received) result = msg;
+      received = true;
+    }
+    if (!received) throw new GrpcError(GrpcStatus.INTERNAL, 'the server sent no response message', path);
+    return result as O;
   }
 
-  serverStream<I extends DescMessage, O extends DescMessage>(
-    path: string,
-    input: I,
-    output: O,
-    request: MessageInitShape<I>,
-    options: CallOptions = {},
-  ): AsyncIterable<MessageShape<O>> & { cancel(): void } {
-    return this.serverStreamDecoded(path, input, (bytes) => fromBinary(output, bytes, DECODE), request, options);
-  }
-
-  /** A server-streaming call whose responses `decode` turns into messages (a hand-written decoder for a hot path). */
-  serverStreamDecoded<I extends DescMessage, T>(
-    path: string,
-    input: I,
-    decode: (bytes: Uint8Array) => T,
-    request: MessageInitShape<I>,
-    options: CallOptions = {},
-  ): AsyncIterable<T> & { cancel(): void } {
-    const call = this.#call(path, input, decode, options);
+  serverStream<I, O>(path: string, encode: Encoder<I>, decode: Decoder<O>, request: I, options: CallOptions = {}): AsyncIterable<O> & { cancel(): void } {
+    const call = this.#call(path, encode, decode, options);
     const sent = call.send(request).then(() => call.end());
     sent.catch(() => undefined);
     return {
@@ -172,11 +149,11 @@ export class GrpcChannel {
     };
   }
 
-  bidi<I extends DescMessage, O extends DescMessage>(path: string, input: I, output: O, options: CallOptions = {}): BidiCall<I, O> {
-    return this.#call(path, input, (bytes) => fromBinary(output, bytes, DECODE), options);
+  bidi<I, O>(path: string, encode: Encoder<I>, decode: Decoder<O>, options: CallOptions = {}): Call<I, O> {
+    return this.#call(path, encode, decode, options);
   }
 
-  #call<I extends DescMessage, T>(path: string, input: I, decode: (bytes: Uint8Array) => T, options: CallOptions): Call<I, T> {
+  #call<I, O>(path: string, encode: Encoder<I>, decode: Decoder<O>, options: CallOptions): Call<I, O> {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': 'POST',
       ':path': path,
@@ -238,7 +215,7 @@ export class GrpcChannel {
         else stream.once('drain', () => resolve());
       });
 
-    async function* responses(): AsyncGenerator<T> {
+    async function* responses(): AsyncGenerator<O> {
       const decoder = new FrameDecoder();
       try {
         for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -260,7 +237,7 @@ export class GrpcChannel {
     }
 
     return {
-      send: (message) => write(toBinary(input, create(input, message))),
+      send: (message) => write(encode(message)),
       sendBytes: write,
       end: () => {
         if (!stream.destroyed && !stream.writableEnded) stream.end();
@@ -295,9 +272,9 @@ export interface ServerCall {
 }
 
 /** Messages a bidi handler receives, and a way to send back with backpressure. */
-export interface ServerStream<I extends DescMessage, O extends DescMessage> extends ServerCall {
-  requests: AsyncIterable<MessageShape<I>>;
-  send(message: MessageInitShape<O>): Promise<void>;
+export interface ServerStream<I, O> extends ServerCall {
+  requests: AsyncIterable<I>;
+  send(message: O): Promise<void>;
   /** Sends an already-marshaled message. */
   sendBytes(bytes: Uint8Array): Promise<void>;
   /** Sends a message already framed (5-byte gRPC prefix included), without copying it. */
@@ -321,21 +298,16 @@ export class GrpcServer {
     return [...this.#handlers.keys()];
   }
 
-  unary<I extends DescMessage, O extends DescMessage>(
-    path: string,
-    input: I,
-    output: O,
-    handler: (request: MessageShape<I>, call: ServerCall) => Promise<MessageInitShape<O>> | MessageInitShape<O>,
-  ): void {
+  unary<I, O>(path: string, decode: Decoder<I>, encode: Encoder<O>, handler: (request: I, call: ServerCall) => Promise<O> | O): void {
     this.#handlers.set(path, async (stream, headers) => {
       const call = serverCall(stream, headers);
       const decoder = new FrameDecoder();
-      let request: MessageShape<I> | undefined;
+      let frame0: Uint8Array | undefined;
       for await (const chunk of stream as AsyncIterable<Buffer>) {
-        for (const m of decoder.push(chunk)) request ??= fromBinary(input, m, DECODE);
+        for (const m of decoder.push(chunk)) frame0 ??= m;
       }
-      const response = await handler(request ?? create(input), call);
-      const bytes = toBinary(output, create(output, response));
+      const response = await handler(decode(frame0 ?? new Uint8Array(0)), call);
+      const bytes = encode(response);
       const framed = frame(bytes);
       // Answers may carry secret values (GetSecret): zero our copies once sent.
       bytes.fill(0);
@@ -343,15 +315,15 @@ export class GrpcServer {
     });
   }
 
-  bidi<I extends DescMessage, O extends DescMessage>(path: string, input: I, output: O, handler: (call: ServerStream<I, O>) => Promise<void>): void {
+  bidi<I, O>(path: string, decode: Decoder<I>, encode: Encoder<O>, handler: (call: ServerStream<I, O>) => Promise<void>): void {
     this.#handlers.set(path, async (stream, headers) => {
       const call = serverCall(stream, headers);
-      async function* requests(): AsyncGenerator<MessageShape<I>> {
+      async function* requests(): AsyncGenerator<I> {
         const decoder = new FrameDecoder();
         // A handler may stop reading early (FileSync stops at FIN); that must
         // not reset the stream, or the peer sees CANCEL instead of our status.
         for await (const chunk of stream.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-          for (const m of decoder.push(chunk)) yield fromBinary(input, m, DECODE);
+          for (const m of decoder.push(chunk)) yield decode(m);
         }
       }
       await handler({
@@ -359,7 +331,7 @@ export class GrpcServer {
         signal: call.signal,
         metadata: call.metadata,
         requests: { [Symbol.asyncIterator]: () => requests() },
-        send: (message) => writeFrame(stream, toBinary(output, create(output, message))),
+        send: (message) => writeFrame(stream, encode(message)),
         sendBytes: (bytes) => writeFrame(stream, bytes),
         sendFramed: (framed) => writeRaw(stream, framed),
       });

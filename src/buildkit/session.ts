@@ -10,17 +10,24 @@ import { randomBytes } from 'node:crypto';
 import { Duplex } from 'node:stream';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckResponse_ServingStatus } from './gen/grpc/health_pb.js';
-import { GetSecretRequestSchema, GetSecretResponseSchema } from './gen/buildkit/session/secrets_pb.js';
-import { PacketSchema } from './gen/fsutil/wire_pb.js';
-import { CredentialsRequestSchema, CredentialsResponseSchema } from './gen/buildkit/session/auth_pb.js';
-import { BytesMessageSchema } from './gen/buildkit/session/filesync_pb.js';
+import {
+  HEALTH_SERVING,
+  decodeBytesMessage,
+  decodeCredentialsRequest,
+  decodeFsPacket,
+  decodeGetSecretRequest,
+  decodeHealthCheckRequest,
+  encodeBytesMessage,
+  encodeCredentialsResponse,
+  encodeFsPacket,
+  encodeGetSecretResponse,
+  encodeHealthCheckResponse,
+} from './messages.js';
 import { GrpcChannel, GrpcError, GrpcServer, GrpcStatus, metadataList } from './grpc.js';
 import { sendDirectory, type SendStats } from './filesync/send.js';
 import { upgradeEngineSocket, type BuilderAddress } from './transport.js';
 import type { LocalDir } from './api.js';
 import type { SecretStore } from './secrets.js';
-import { create, toBinary } from '@bufbuild/protobuf';
 
 export interface BuildSessionOptions {
   id?: string;
@@ -60,13 +67,11 @@ export class BuildSession {
 
   #register(): void {
     const s = this.#server;
-    s.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, () => ({
-      status: HealthCheckResponse_ServingStatus.SERVING,
-    }));
-    s.unary('/moby.filesync.v1.Auth/Credentials', CredentialsRequestSchema, CredentialsResponseSchema, () => ({}));
+    s.unary('/grpc.health.v1.Health/Check', decodeHealthCheckRequest, encodeHealthCheckResponse, () => ({ status: HEALTH_SERVING }));
+    s.unary('/moby.filesync.v1.Auth/Credentials', decodeCredentialsRequest, encodeCredentialsResponse, () => ({}));
     if (this.#secrets) {
       const store = this.#secrets;
-      s.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, (req) => {
+      s.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', decodeGetSecretRequest, encodeGetSecretResponse, (req) => {
         const value = store.lookup(req.ID);
         // The id is the user's name for the secret; it is safe to echo.
         if (!value) throw new GrpcError(GrpcStatus.NOT_FOUND, `secret ${req.ID} not found`);
@@ -75,7 +80,7 @@ export class BuildSession {
     }
     if (this.#exportFile) this.#registerExport(s, this.#exportFile);
     if (this.#dirs.size > 0) {
-      s.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, async (call) => {
+      s.bidi('/moby.filesync.v1.FileSync/DiffCopy', decodeFsPacket, encodeFsPacket, async (call) => {
         const name = metadataList(call.metadata, 'dir-name')[0];
         const dir = name === undefined ? undefined : this.#dirs.get(name);
         if (!dir) throw new GrpcError(GrpcStatus.NOT_FOUND, `no local directory ${JSON.stringify(name ?? '')} in this build`);
@@ -98,7 +103,7 @@ export class BuildSession {
   }
 
   #registerExport(s: GrpcServer, file: string): void {
-    s.bidi('/moby.filesync.v1.FileSend/DiffCopy', BytesMessageSchema, BytesMessageSchema, async (call) => {
+    s.bidi('/moby.filesync.v1.FileSend/DiffCopy', decodeBytesMessage, encodeBytesMessage, async (call) => {
       const out = createWriteStream(file, { mode: 0o644 });
       try {
         for await (const msg of call.requests) {
@@ -148,11 +153,11 @@ export class BuildSession {
   async attachToBuildkitd(channel: GrpcChannel): Promise<void> {
     const metadata: Record<string, string[]> = {};
     for (const [k, v] of this.#headers()) (metadata[k.toLowerCase()] ??= []).push(v);
-    const call = channel.bidi('/moby.buildkit.v1.Control/Session', BytesMessageSchema, BytesMessageSchema, { metadata });
+    const call = channel.bidi('/moby.buildkit.v1.Control/Session', encodeBytesMessage, decodeBytesMessage, { metadata });
     const tunnel = new Duplex({
       read() {},
       write(chunk: Buffer, _enc, done) {
-        call.sendBytes(toBinary(BytesMessageSchema, create(BytesMessageSchema, { data: chunk }))).then(() => done(), done);
+        call.send({ data: chunk }).then(() => done(), done);
       },
       final(done) {
         call.end();

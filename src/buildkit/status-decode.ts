@@ -6,6 +6,8 @@
 // proto/buildkit/control/control.proto; a property test holds the result to
 // fromBinary's. Fields it does not know are skipped.
 
+import { ProtoReader } from './protowire.js';
+
 export interface StatusVertex {
   digest: string;
   inputs: string[];
@@ -40,72 +42,10 @@ export interface StatusUpdate {
   logs: StatusLog[];
 }
 
-const utf8 = new TextDecoder();
-
-class Reader {
-  pos: number;
-  constructor(
-    readonly buf: Uint8Array,
-    start = 0,
-    readonly end = buf.length,
-  ) {
-    this.pos = start;
-  }
-
-  /** A varint as a number (exact up to 2^53; int64 counters stay far below). */
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new Error('truncated varint');
-      const b = this.buf[this.pos++]!;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw new Error('varint longer than 10 bytes');
-  }
-
-  /** The bounds of a length-delimited field's contents; the reader moves past it. */
-  span(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    const end = start + len;
-    if (end > this.end) throw new Error('length past the end of the message');
-    this.pos = end;
-    return [start, end];
-  }
-
-  string(): string {
-    const [s, e] = this.span();
-    return utf8.decode(this.buf.subarray(s, e));
-  }
-
-  skip(wireType: number): void {
-    switch (wireType) {
-      case 0:
-        this.varint();
-        return;
-      case 1:
-        this.pos += 8;
-        break;
-      case 2:
-        this.span();
-        return;
-      case 5:
-        this.pos += 4;
-        break;
-      default:
-        throw new Error(`unsupported wire type ${wireType}`);
-    }
-    if (this.pos > this.end) throw new Error('field past the end of the message');
-  }
-}
-
 /** A google.protobuf.Timestamp as a Date; an absent or zero one is undefined. */
-function timestamp(r: Reader): Date | undefined {
+function timestamp(r: ProtoReader): Date | undefined {
   const [start, end] = r.span();
-  const t = new Reader(r.buf, start, end);
+  const t = new ProtoReader(r.buf, start, end);
   let seconds = 0;
   let nanos = 0;
   while (t.pos < end) {
@@ -117,9 +57,9 @@ function timestamp(r: Reader): Date | undefined {
   return seconds === 0 && nanos === 0 ? undefined : new Date(seconds * 1000 + Math.round(nanos / 1_000_000));
 }
 
-function vertex(r: Reader): StatusVertex {
+function vertex(r: ProtoReader): StatusVertex {
   const [start, end] = r.span();
-  const m = new Reader(r.buf, start, end);
+  const m = new ProtoReader(r.buf, start, end);
   const v: StatusVertex = { digest: '', inputs: [], name: '', cached: false, error: '' };
   while (m.pos < end) {
     const tag = m.varint();
@@ -152,9 +92,9 @@ function vertex(r: Reader): StatusVertex {
   return v;
 }
 
-function progress(r: Reader): StatusProgress {
+function progress(r: ProtoReader): StatusProgress {
   const [start, end] = r.span();
-  const m = new Reader(r.buf, start, end);
+  const m = new ProtoReader(r.buf, start, end);
   const s: StatusProgress = { ID: '', vertex: '', name: '', current: 0, total: 0 };
   while (m.pos < end) {
     const tag = m.varint();
@@ -190,9 +130,9 @@ function progress(r: Reader): StatusProgress {
   return s;
 }
 
-function log(r: Reader): StatusLog {
+function log(r: ProtoReader): StatusLog {
   const [start, end] = r.span();
-  const m = new Reader(r.buf, start, end);
+  const m = new ProtoReader(r.buf, start, end);
   const l: StatusLog = { vertex: '', stream: 0, msg: new Uint8Array(0) };
   while (m.pos < end) {
     const tag = m.varint();
@@ -220,7 +160,7 @@ function log(r: Reader): StatusLog {
 
 /** Decodes one StatusResponse message. Throws on malformed bytes. */
 export function decodeStatusResponse(bytes: Uint8Array): StatusUpdate {
-  const r = new Reader(bytes);
+  const r = new ProtoReader(bytes);
   const out: StatusUpdate = { vertexes: [], statuses: [], logs: [] };
   while (r.pos < r.end) {
     const tag = r.varint();

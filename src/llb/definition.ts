@@ -7,8 +7,7 @@
 // Must never: vary the bytes with object identity or insertion order, or
 // include anything not in the graph (no secret values, no host paths).
 import { createHash } from 'node:crypto';
-import { create, toBinary, fromBinary } from '@bufbuild/protobuf';
-import { DefinitionSchema, OpMetadataSchema, OpSchema, type Definition, type Op, type OpMetadata } from '../buildkit/gen/buildkit/solver/ops_pb.js';
+import { encodeDefinition, type LlbDefinition, type OpMetadataFields } from '../buildkit/messages.js';
 import { compareBytes, type Platform, type State, type Vertex } from './graph.js';
 import { encodeOp, encodeTerminalOp } from './op-wire.js';
 
@@ -18,8 +17,8 @@ export interface MarshalOptions {
 }
 
 export interface MarshaledDefinition {
-  /** The protobuf message, ready to put in a SolveRequest. */
-  definition: Definition;
+  /** The message, ready to put in a SolveRequest. */
+  definition: LlbDefinition;
   /** Digest of each op in `definition.def`, same order; the terminal op is last. */
   digests: string[];
   /** Digest of the op producing the result (the terminal op's input). */
@@ -36,11 +35,11 @@ export function digestOf(bytes: Uint8Array): string {
  * definition with no ops, which BuildKit solves to an empty result.
  */
 export function marshalDefinition(state: State, options: MarshalOptions = {}): MarshaledDefinition {
-  const definition = create(DefinitionSchema, { def: [], metadata: {} });
+  const definition: LlbDefinition = { def: [], metadata: {} };
   const digests: string[] = [];
   if (state === null) return { definition, digests, result: '' };
   const done = new Map<Vertex, string>();
-  const metadata = new Map<string, OpMetadata>();
+  const metadata = new Map<string, OpMetadataFields>();
 
   const visit = (vertex: Vertex): string => {
     const known = done.get(vertex);
@@ -69,24 +68,19 @@ export function marshalDefinition(state: State, options: MarshalOptions = {}): M
 
 /** The Definition's own bytes (for hashing or saving), deterministic like the ops. */
 export function definitionBytes(def: MarshaledDefinition): Uint8Array {
-  return toBinary(DefinitionSchema, def.definition);
+  return encodeDefinition(def.definition);
 }
 
-/** Decodes the ops of a definition, for inspection and tests. */
-export function decodeOps(definition: Definition): { digest: string; op: Op }[] {
-  return definition.def.map((bytes) => ({ digest: digestOf(bytes), op: fromBinary(OpSchema, bytes) }));
-}
-
-function toMetadata(vertex: Vertex): OpMetadata | undefined {
+function toMetadata(vertex: Vertex): OpMetadataFields | undefined {
   const description: Record<string, string> = { ...(vertex.options.description ?? {}) };
   if (vertex.options.customName) description['llb.customname'] = vertex.options.customName;
   const caps: Record<string, boolean> = {};
   for (const cap of [...vertex.caps].sort(compareBytes)) caps[cap] = true;
-  return create(OpMetadataSchema, {
+  return {
     ignoreCache: vertex.options.ignoreCache === true,
     description: sortedRecord(description),
     caps,
-  });
+  };
 }
 
 function sortedRecord(r: Readonly<Record<string, string>>): Record<string, string> {

@@ -13,13 +13,14 @@ import { connectBuilder } from '../../src/buildkit/index.js';
 import { GrpcServer } from '../../src/buildkit/grpc.js';
 import { ListWorkersRequestSchema, ListWorkersResponseSchema } from '../../src/buildkit/gen/buildkit/control/control_pb.js';
 import { UserError } from '../../src/errors.js';
+import { pbDecoder, pbEncoder } from '../../src/buildkit/pb-codec.js';
 
 let dir: string;
 const servers: { close(): void }[] = [];
 
 function workerServer(): GrpcServer {
   const s = new GrpcServer();
-  s.unary('/moby.buildkit.v1.Control/ListWorkers', ListWorkersRequestSchema, ListWorkersResponseSchema, () => ({
+  s.unary('/moby.buildkit.v1.Control/ListWorkers', pbDecoder(ListWorkersRequestSchema), pbEncoder(ListWorkersResponseSchema), () => ({
     record: [{ ID: 'local-test', Labels: { 'org.mobyproject.buildkit.worker.executor': 'oci' }, platforms: [{ OS: 'linux', Architecture: 'arm64', Variant: 'v8' }] }],
   }));
   servers.push(s);

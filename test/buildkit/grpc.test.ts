@@ -13,6 +13,7 @@ import { GetSecretRequestSchema, GetSecretResponseSchema } from '../../src/build
 import { PacketSchema, Packet_PacketType as T } from '../../src/buildkit/gen/fsutil/wire_pb.js';
 import { sendDirectory, DATA_CHUNK } from '../../src/buildkit/filesync/send.js';
 import { metadataList } from '../../src/buildkit/grpc.js';
+import { pbDecoder, pbEncoder } from '../../src/buildkit/pb-codec.js';
 
 let server: GrpcServer;
 let listener: net.Server;
@@ -25,14 +26,14 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'small'), 'hello');
   writeFileSync(path.join(dir, 'big'), Buffer.alloc(DATA_CHUNK * 3 + 7, 0x5a));
   server = new GrpcServer();
-  server.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, () => ({ status: HealthCheckResponse_ServingStatus.SERVING }));
-  server.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, async (req, call) => {
+  server.unary('/grpc.health.v1.Health/Check', pbDecoder(HealthCheckRequestSchema), pbEncoder(HealthCheckResponseSchema), () => ({ status: HealthCheckResponse_ServingStatus.SERVING }));
+  server.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbDecoder(GetSecretRequestSchema), pbEncoder(GetSecretResponseSchema), async (req, call) => {
     if (req.ID === 'slow') await new Promise((r) => setTimeout(r, 2000));
     if (req.ID === 'echo-meta') return { data: Buffer.from(metadataList(call.metadata, 'x-test').join('|')) };
     if (req.ID !== 'known') throw new GrpcError(GrpcStatus.NOT_FOUND, `secret ${req.ID} not found — ünïcode`);
     return { data: Buffer.from('v') };
   });
-  server.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, async (call) => {
+  server.bidi('/moby.filesync.v1.FileSync/DiffCopy', pbDecoder(PacketSchema), pbEncoder(PacketSchema), async (call) => {
     await sendDirectory(dir, { packets: call.requests, sendFramed: (f) => call.sendFramed(f) }, {});
   });
   listener = net.createServer((socket) => server.serveOn(socket));
@@ -61,34 +62,34 @@ describe('gRPC over node:http2', () => {
   });
 
   it('makes unary calls with metadata', async () => {
-    const res = await channel.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    const res = await channel.unary('/grpc.health.v1.Health/Check', pbEncoder(HealthCheckRequestSchema), pbDecoder(HealthCheckResponseSchema), {});
     expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
-    const meta = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'echo-meta' }, { metadata: { 'x-test': 'one' } });
+    const meta = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'echo-meta' }, { metadata: { 'x-test': 'one' } });
     expect(Buffer.from(meta.data).toString()).toBe('one');
   });
 
   it('maps status codes and messages to GrpcError', async () => {
-    const err = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'missing' }).catch((e: unknown) => e);
+    const err = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'missing' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcError);
     expect((err as GrpcError).code).toBe(GrpcStatus.NOT_FOUND);
     expect((err as GrpcError).details).toBe('secret missing not found — ünïcode');
-    const unknown = await channel.unary('/no.Such/Method', HealthCheckRequestSchema, HealthCheckResponseSchema, {}).catch((e: unknown) => e);
+    const unknown = await channel.unary('/no.Such/Method', pbEncoder(HealthCheckRequestSchema), pbDecoder(HealthCheckResponseSchema), {}).catch((e: unknown) => e);
     expect((unknown as GrpcError).code).toBe(GrpcStatus.UNIMPLEMENTED);
   });
 
   it('enforces deadlines and cancellation', async () => {
-    const slow = () => channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'slow' }, { timeoutMs: 100 });
+    const slow = () => channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'slow' }, { timeoutMs: 100 });
     expect(((await slow().catch((e: unknown) => e)) as GrpcError).code).toBe(GrpcStatus.DEADLINE_EXCEEDED);
     const ac = new AbortController();
-    const p = channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'slow' }, { signal: ac.signal });
+    const p = channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'slow' }, { signal: ac.signal });
     setTimeout(() => ac.abort(), 50);
     expect(((await p.catch((e: unknown) => e)) as GrpcError).code).toBe(GrpcStatus.CANCELLED);
     // The connection is still usable afterwards.
-    await channel.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    await channel.unary('/grpc.health.v1.Health/Check', pbEncoder(HealthCheckRequestSchema), pbDecoder(HealthCheckResponseSchema), {});
   });
 
   it('runs the DiffCopy packet protocol: STATs, REQ → DATA chunks, FIN → FIN', async () => {
-    const call = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema);
+    const call = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', pbEncoder(PacketSchema), pbDecoder(PacketSchema));
     const it = call.responses[Symbol.asyncIterator]();
     const stats: string[] = [];
     for (;;) {
@@ -123,7 +124,7 @@ describe('gRPC over node:http2', () => {
     const other = http2.connect(`http://127.0.0.1:${port}`);
     await new Promise((r) => other.once('connect', r));
     other.destroy();
-    const err = await new GrpcChannel(other).unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {}).catch((e: unknown) => e);
+    const err = await new GrpcChannel(other).unary('/grpc.health.v1.Health/Check', pbEncoder(HealthCheckRequestSchema), pbDecoder(HealthCheckResponseSchema), {}).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(GrpcError);
     expect((err as GrpcError).code).toBe(GrpcStatus.UNAVAILABLE);
   });

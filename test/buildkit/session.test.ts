@@ -13,6 +13,7 @@ import { HealthCheckRequestSchema, HealthCheckResponseSchema, HealthCheckRespons
 import { GetSecretRequestSchema, GetSecretResponseSchema } from '../../src/buildkit/gen/buildkit/session/secrets_pb.js';
 import { CredentialsRequestSchema, CredentialsResponseSchema } from '../../src/buildkit/gen/buildkit/session/auth_pb.js';
 import { PacketSchema, Packet_PacketType as T } from '../../src/buildkit/gen/fsutil/wire_pb.js';
+import { pbDecoder, pbEncoder } from '../../src/buildkit/pb-codec.js';
 
 let dir: string;
 let session: BuildSession;
@@ -52,20 +53,20 @@ describe('build session services', () => {
   });
 
   it('answers health checks with SERVING', async () => {
-    const res = await channel.unary('/grpc.health.v1.Health/Check', HealthCheckRequestSchema, HealthCheckResponseSchema, {});
+    const res = await channel.unary('/grpc.health.v1.Health/Check', pbEncoder(HealthCheckRequestSchema), pbDecoder(HealthCheckResponseSchema), {});
     expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
   });
 
   it('answers registry auth with no credentials', async () => {
-    const res = await channel.unary('/moby.filesync.v1.Auth/Credentials', CredentialsRequestSchema, CredentialsResponseSchema, { Host: 'registry.example' });
+    const res = await channel.unary('/moby.filesync.v1.Auth/Credentials', pbEncoder(CredentialsRequestSchema), pbDecoder(CredentialsResponseSchema), { Host: 'registry.example' });
     expect(res.Username).toBe('');
     expect(res.Secret).toBe('');
   });
 
   it('serves known secrets and answers NotFound, without the value, for unknown ids', async () => {
-    const ok = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'api_key' });
+    const ok = await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'api_key' });
     expect(Buffer.from(ok.data).toString()).toBe('value-of-api-key');
-    const err = (await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', GetSecretRequestSchema, GetSecretResponseSchema, { ID: 'nope' }).catch((e: unknown) => e)) as GrpcError;
+    const err = (await channel.unary('/moby.buildkit.secrets.v1.Secrets/GetSecret', pbEncoder(GetSecretRequestSchema), pbDecoder(GetSecretResponseSchema), { ID: 'nope' }).catch((e: unknown) => e)) as GrpcError;
     expect(err.code).toBe(GrpcStatus.NOT_FOUND);
     expect(err.details).toBe('secret nope not found');
     expect(secrets.fetches().map((f) => [f.id, f.found])).toEqual([
@@ -75,14 +76,14 @@ describe('build session services', () => {
   });
 
   it('syncs only directories given for the build, with their excludes', async () => {
-    const unknown = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, { metadata: { 'dir-name': 'etc' } });
+    const unknown = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', pbEncoder(PacketSchema), pbDecoder(PacketSchema), { metadata: { 'dir-name': 'etc' } });
     unknown.end();
     const err = (await (async () => {
       for await (const _ of unknown.responses) void _;
     })().catch((e: unknown) => e)) as GrpcError;
     expect(err.code).toBe(GrpcStatus.NOT_FOUND);
 
-    const call = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', PacketSchema, PacketSchema, { metadata: { 'dir-name': 'context' } });
+    const call = channel.bidi('/moby.filesync.v1.FileSync/DiffCopy', pbEncoder(PacketSchema), pbDecoder(PacketSchema), { metadata: { 'dir-name': 'context' } });
     const paths: string[] = [];
     for await (const p of call.responses) {
       if (p.type === T.PACKET_STAT && p.stat) paths.push(p.stat.path);

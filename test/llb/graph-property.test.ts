@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copy, exec, file, image, local, mkdir, mkfile, rm, type Output, type State } from '../../src/llb/graph.js';
-import { decodeOps, digestOf, marshalDefinition } from '../../src/llb/definition.js';
+import { digestOf, marshalDefinition } from '../../src/llb/definition.js';
+import { decodeOps } from './support/decode-ops.js';
 
 type Step =
   | { k: 'image'; name: string }

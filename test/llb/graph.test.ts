@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { copy, exec, file, image, local, mkdir, mkfile, normalizeImageRef, rm, source } from '../../src/llb/graph.js';
-import { decodeOps, definitionBytes, digestOf, marshalDefinition } from '../../src/llb/definition.js';
+import { definitionBytes, digestOf, marshalDefinition } from '../../src/llb/definition.js';
+import { decodeOps } from './support/decode-ops.js';
 import { MountType, NetMode } from '../../src/buildkit/gen/buildkit/solver/ops_pb.js';
 
 const linux = { os: 'linux', architecture: 'amd64' };

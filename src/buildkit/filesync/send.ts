@@ -12,7 +12,7 @@
 import { closeSync, lstatSync, openSync, readdirSync, readlinkSync, readSync, type BigIntStats } from 'node:fs';
 import { open, realpath, stat as statFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { Packet_PacketType as PacketKind, type Packet } from '../gen/fsutil/wire_pb.js';
+import type { FsPacket } from '../messages.js';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import { PatternMatcher } from './dockerignore.js';
 import { encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, int64Of, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
@@ -57,7 +57,7 @@ export interface SendStats {
 
 /** The two directions of a DiffCopy stream, as the session gives them. */
 export interface PacketStream {
-  packets: AsyncIterable<Packet>;
+  packets: AsyncIterable<FsPacket>;
   /** Sends packets already framed for gRPC (possibly several in one buffer); resolves when more may be sent. */
   sendFramed(framed: Buffer): Promise<void>;
 }
@@ -389,14 +389,14 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
 
   const reader = (async () => {
     for await (const p of stream.packets) {
-      if (p.type === PacketKind.PACKET_REQ) {
+      if (p.type === PacketType.REQ) {
         requests.push(p.ID);
         notify();
-      } else if (p.type === PacketKind.PACKET_FIN) {
+      } else if (p.type === PacketType.FIN) {
         finished = true;
         notify();
         return;
-      } else if (p.type === PacketKind.PACKET_ERR) {
+      } else if (p.type === PacketType.ERR) {
         throw new GrpcError(GrpcStatus.ABORTED, `the builder could not receive the files: ${Buffer.from(p.data).toString()}`);
       }
     }
