@@ -6,10 +6,14 @@ import { defineConfig } from 'tsup';
 // chunks that each command loads on use, so that `hangar --version` loads
 // commander and little else. Dependencies stay in node_modules (native modules
 // such as better-sqlite3 load as usual); a chunk carries its own imports of
-// them, so they load only when that chunk does. The exception is
-// @bufbuild/protobuf, bundled into the chunk that uses it (cache usage and
-// pruning): as dozens of small ESM files resolved one by one it cost ~35 ms
-// of start-up. A build does not load it at all (src/buildkit/messages.ts).
+// them, so they load only when that chunk does. Two exceptions are bundled:
+// commander, which every command loads and which, as six CommonJS files
+// loaded through the ESM loader, cost ~6 ms of every run; and
+// @bufbuild/protobuf, in the chunk that uses it (cache usage and pruning),
+// whose dozens of small ESM files cost ~35 ms when resolved one by one (a
+// build does not load it at all: src/buildkit/messages.ts). Bundled CommonJS
+// calls require() for Node's own modules, hence the banner giving each
+// output file one.
 //
 // Other processes may run ./bin/hangar while this builds, so dist/hangar.js
 // must never be missing nor point at chunks not yet written: the build goes to
@@ -62,7 +66,8 @@ export default defineConfig({
   clean: false,
   splitting: true,
   shims: false,
-  noExternal: ['@bufbuild/protobuf'],
+  noExternal: ['@bufbuild/protobuf', 'commander'],
+  banner: { js: "import { createRequire as __hangarCreateRequire } from 'node:module'; const require = __hangarCreateRequire(import.meta.url);" },
   esbuildOptions(options) {
     options.chunkNames = `${CHUNKS}/[name]-[hash]`;
   },
