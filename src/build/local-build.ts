@@ -16,7 +16,7 @@ import {
   SecretRedactor,
   SecretStore,
   connectBuilder,
-  engineHasImage,
+  engineImageId,
   parseBuilderUrl,
   readDockerignore,
   resolveBuilderUrl,
@@ -29,10 +29,11 @@ import { parseDockerfile, type DockerfileInstructions } from '../dockerfile/inde
 import { cliConfigDir } from '../config/defaults.js';
 import { readStream } from '../read-stream.js';
 import { UserError } from '../errors.js';
-import { compileDockerfile, neededStageIndexes, type CompiledBuild } from '../llb/compile.js';
+import { compileDockerfile, neededStageIndexes, type CompiledBuild, type CompileOptions } from '../llb/compile.js';
 import { marshalDefinition } from '../llb/definition.js';
 import { normalizeImageRef, type Platform } from '../llb/graph.js';
 import { loadSecretValues, parseSecretSpec, splitFields } from './secret-spec.js';
+import { cacheImageConfig, imageConfigCacheDir, readCachedImageConfig } from './image-config-cache.js';
 
 export interface LocalBuildRequest {
   /** The build context directory (PATH). */
@@ -265,21 +266,66 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
       );
     }
-    // The base-image checks, the connection, the worker list and the session
+    // The base-image lookups, the connection, the worker list and the session
     // run side by side: each is a round trip to the engine, and a no-op build
     // is little else.
-    const hasImage = new Map<string, Promise<boolean>>();
-    const checkImage = (ref: string): Promise<boolean> => {
-      let p = hasImage.get(ref);
+    const imageIds = new Map<string, Promise<string | null>>();
+    const imageIdOf = (ref: string): Promise<string | null> => {
+      let p = imageIds.get(ref);
       if (!p) {
-        p = engineHasImage(builderAddress, ref);
+        p = engineImageId(builderAddress, ref);
         p.catch(() => undefined);
-        hasImage.set(ref, p);
+        imageIds.set(ref, p);
       }
       return p;
     };
+    const missingImage = (ref: string): UserError =>
+      new UserError(`base image "${ref}" is not in the engine's image store; build or load it first (or pass --pull to let the engine fetch it), or fix the FROM line.`);
     const checkImages = !req.pull && builderAddress.kind === 'engine';
-    if (checkImages) for (const ref of staticBaseImages(df, req.target, req.buildArgs)) checkImage(ref);
+    if (checkImages) for (const ref of staticBaseImages(df, req.target, req.buildArgs)) imageIdOf(ref);
+    const configCache = imageConfigCacheDir(req.env);
+    const sessionId = randomBytes(16).toString('hex');
+    const compile = (platform: Platform, resolveImage: CompileOptions['resolveImage']): Promise<CompiledBuild> =>
+      compileDockerfile(df, {
+        buildArgs: req.buildArgs,
+        target: req.target,
+        platform,
+        sessionId,
+        excludePatterns,
+        defaultNetwork: req.network === 'none' ? 'none' : 'host',
+        ...(req.labels ? { labels: req.labels } : {}),
+        noCache: req.noCache,
+        secretCacheKeys,
+        resolveImage,
+      });
+
+    // On an engine, when every base image's config is in the local cache (by
+    // the id the engine reports), the Dockerfile is compiled while the
+    // connection is made, for the platform of this machine, and the frontend
+    // hands the finished definition over as soon as it starts, with no round
+    // trip per base image. Otherwise (or when the builder's platform turns
+    // out to differ) the frontend compiles, asking the builder for configs.
+    const NOT_CACHED = Symbol('not cached');
+    const hostPlatform = nodePlatform();
+    const precompiled = checkImages
+      ? (async () => {
+          try {
+            const build = await compile(hostPlatform, async (ref) => {
+              const id = await imageIdOf(normalizeImageRef(ref));
+              if (!id) throw missingImage(ref);
+              const config = readCachedImageConfig(configCache, id);
+              if (!config) throw NOT_CACHED;
+              return { config };
+            });
+            return { build, def: marshalDefinition(build.state, { platform: hostPlatform }) };
+          } catch (err) {
+            if (err === NOT_CACHED) return undefined;
+            throw err;
+          }
+        })()
+      : undefined;
+    precompiled?.catch(() => undefined);
+
     client = await connectBuilder(req.builder, req.env, tls);
     trace(`connected to ${builderAddress.url}`);
     const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
@@ -289,24 +335,16 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       frontend: async (gw) => {
         const platform = await platformReady;
         trace('frontend started');
-        compiled = await compileDockerfile(df, {
-          buildArgs: req.buildArgs,
-          target: req.target,
-          platform,
-          sessionId: gw.sessionId,
-          excludePatterns,
-          defaultNetwork: req.network === 'none' ? 'none' : 'host',
-          ...(req.labels ? { labels: req.labels } : {}),
-          noCache: req.noCache,
-          secretCacheKeys,
-          resolveImage: async (ref) => {
-            if (checkImages && !(await checkImage(normalizeImageRef(ref)))) {
-              throw new UserError(
-                `base image "${ref}" is not in the engine's image store; build or load it first (or pass --pull to let the engine fetch it), or fix the FROM line.`,
-              );
-            }
+        // A Dockerfile error found ahead is the one compiling here would report.
+        const ahead = precompiled && samePlatform(platform, hostPlatform) ? await precompiled : undefined;
+        compiled =
+          ahead?.build ??
+          (await compile(platform, async (ref) => {
+            const normalized = normalizeImageRef(ref);
+            if (checkImages && !(await imageIdOf(normalized))) throw missingImage(ref);
             try {
-              const r = await gw.resolveImageConfig(normalizeImageRef(ref), { platform });
+              const r = await gw.resolveImageConfig(normalized, { platform });
+              if (checkImages) cacheImageConfig(configCache, r.raw);
               return { config: r.config, digest: r.digest };
             } catch (err) {
               if (err instanceof UserError || !(err instanceof GrpcError)) throw err;
@@ -316,14 +354,14 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
                 cause: err,
               });
             }
-          },
-        });
-        const def = marshalDefinition(compiled.state, { platform });
-        trace(`compiled ${compiled.stages.length} stage(s) to ${def.digests.length} ops`);
+          }));
+        const def = ahead?.def ?? marshalDefinition(compiled.state, { platform });
+        trace(`compiled ${compiled.stages.length} stage(s) to ${def.digests.length} ops${ahead ? ' (ahead, base image configs from the local cache)' : ''}`);
         const ref = compiled.state === null ? null : await gw.solve(def);
         trace('definition handed to the builder');
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },
+      sessionId,
       exporter: output
         ? output.type === 'tar'
           ? { type: 'tar', dest: output.dest }
@@ -356,6 +394,16 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     client?.close();
     if (emptyContext) rmSync(emptyContext, { recursive: true, force: true });
   }
+}
+
+/** This machine's platform as BuildKit names it (linux/amd64, linux/arm64, ...). */
+export function nodePlatform(arch: string = process.arch): Platform {
+  const names: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+  return { os: 'linux', architecture: names[arch] ?? arch };
+}
+
+function samePlatform(a: Platform, b: Platform): boolean {
+  return a.os === b.os && a.architecture === b.architecture && (a.variant ?? '') === (b.variant ?? '');
 }
 
 /**

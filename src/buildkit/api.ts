@@ -71,8 +71,11 @@ export interface GatewayRef {
 export interface Gateway {
   /** The session id to put in `local()` sources (`local.session`). */
   readonly sessionId: string;
-  /** Config and digest of a base image (the engine resolves from its own store first). */
-  resolveImageConfig(ref: string, options?: { platform?: Platform; resolveMode?: 'default' | 'pull' | 'local' }): Promise<{ digest: string; config: ImageConfigFile }>;
+  /** Config and digest of a base image (the engine resolves from its own store first); `raw` is the config file's bytes. */
+  resolveImageConfig(
+    ref: string,
+    options?: { platform?: Platform; resolveMode?: 'default' | 'pull' | 'local' },
+  ): Promise<{ digest: string; config: ImageConfigFile; raw: Uint8Array }>;
   /** Solves a definition and returns a reference to the result (not exported yet). */
   solve(definition: MarshaledDefinition): Promise<GatewayRef>;
   /** Reads a file (or a byte range of it) from a solved result. */

@@ -177,6 +177,7 @@ class Client implements BuildKitClient {
       solve.catch((err: unknown) => {
         solveError = err;
       });
+      if (options.definition) options.onTrace?.('definition handed to the builder');
       statusDone = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
 
       if (options.frontend) {
@@ -276,7 +277,7 @@ class Client implements BuildKitClient {
           },
           { metadata, signal },
         );
-        return { digest: res.Digest, config: JSON.parse(Buffer.from(res.Config).toString()) as ImageConfigFile };
+        return { digest: res.Digest, config: JSON.parse(Buffer.from(res.Config).toString()) as ImageConfigFile, raw: res.Config };
       },
       async solve(def) {
         const res = await channel.unary(

@@ -37,5 +37,5 @@ export { connectBuilder, resolveBuilderUrl, BuildFailedError, BuildCancelledErro
 export { parseDockerignore, readDockerignore, PatternMatcher } from './filesync/dockerignore.js';
 export { GrpcError, GrpcStatus } from './grpc.js';
 export { SecretRedactor } from './redact.js';
-export { engineHasImage } from './engine-images.js';
+export { engineImageId } from './engine-images.js';
 export { parseBuilderUrl } from './transport.js';

@@ -4,7 +4,7 @@
 // heredocs, --secret-cache=digest, --target, -t, and an unknown base image.
 // After each build with secrets, `docker save` of the image holds none of them.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -46,12 +46,16 @@ function tag(name: string): string {
   return t;
 }
 
-// The --secret-cache=digest key file goes here, not into the user's own config.
+// The --secret-cache=digest key file and the image config cache go here, not into the user's own directories.
 const config = tempContext({});
 contexts.push(config);
+const cache = tempContext({});
+contexts.push(cache);
 
 async function build(c: TempContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return noteImage(await hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, ...env }, timeoutMs: 240_000 }));
+  return noteImage(
+    await hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, XDG_CACHE_HOME: cache.dir, ...env }, timeoutMs: 240_000 }),
+  );
 }
 
 async function cat(image: string, path: string): Promise<string> {
@@ -328,6 +332,47 @@ describe('hangar build', () => {
     const times = trace.map((l) => Number(/(\d+) ms/.exec(l)![1]));
     expect([...times].sort((a, b) => a - b)).toEqual(times);
     expect(r.stderr).not.toContain(value);
+  });
+
+  it('compiles ahead of the connection once the base image config is cached by its id, to the same image', async () => {
+    const own = context({});
+    const c = context({ Dockerfile: 'FROM busybox\nENV STAGE=one\nRUN echo ahead > /a\nCMD ["cat", "/a"]\n' });
+    const env = { HANGAR_DEBUG: '1', XDG_CACHE_HOME: own.dir };
+    const steps = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('hangar: debug: ')).map((l) => l.replace(/^hangar: debug: \d+ ms /, ''));
+    const compiledStep = (r: CliResult) => steps(r).find((s) => s.startsWith('compiled '));
+    const imageId = (r: CliResult) => /Built (sha256:[0-9a-f]{64})/.exec(r.stderr)?.[1];
+
+    // First build: the frontend asks the builder for busybox's config and keeps it under the image's id.
+    const first = await build(c, ['-t', tag('ahead')], env);
+    expect(first.status, first.stderr).toBe(0);
+    expect(compiledStep(first)).toBe('compiled 1 stage(s) to 3 ops');
+    const { stdout: busyboxId } = await run(DOCKER, ['image', 'inspect', '-f', '{{.Id}}', 'busybox']);
+    const dir = join(own.dir, 'hangar', 'image-configs');
+    expect(readdirSync(dir)).toEqual([`${busyboxId.trim().slice('sha256:'.length)}.json`]);
+
+    // Second: compiled from the cached config before the frontend starts; the same image.
+    const second = await build(c, ['-t', tag('ahead')], env);
+    expect(second.status, second.stderr).toBe(0);
+    expect(compiledStep(second)).toBe('compiled 1 stage(s) to 3 ops (ahead, base image configs from the local cache)');
+    expect(imageId(second)).toBe(imageId(first));
+    expect(await cat(tag('ahead'), '/a')).toBe('ahead\n');
+
+    // A file that is not what its name says is never used: the frontend asks again and rewrites it.
+    const file = join(dir, readdirSync(dir)[0]!);
+    appendFileSync(file, ' ');
+    const third = await build(c, ['-t', tag('ahead')], env);
+    expect(third.status, third.stderr).toBe(0);
+    expect(compiledStep(third)).toBe('compiled 1 stage(s) to 3 ops');
+    expect(imageId(third)).toBe(imageId(first));
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(busyboxId.trim().slice('sha256:'.length));
+
+    // A base image missing from the engine is the same one sentence either way.
+    const missing = context({ Dockerfile: 'FROM hangar-test-absent/none:1\nRUN true\n' });
+    const m = await build(missing, [], env);
+    expect(m.status).toBe(1);
+    expect(m.stderr.trim().split('\n').at(-1)).toBe(
+      'hangar: base image "hangar-test-absent/none:1" is not in the engine\'s image store; build or load it first (or pass --pull to let the engine fetch it), or fix the FROM line.',
+    );
   });
 
   it('redacts a secret that a step prints', async () => {
