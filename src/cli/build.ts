@@ -135,7 +135,7 @@ export const buildCommands = {
             {
               warn: (m) => ctx.stderr.write(mode === 'json' ? `${JSON.stringify({ warning: m })}\n` : `hangar: warning: ${m}\n`),
               // HANGAR_DEBUG=1: when each step of the client's side happened, in ms since the process started.
-              ...(ctx.env.HANGAR_DEBUG === '1' ? { trace: (e: string) => ctx.stderr.write(`hangar: debug: ${performance.now().toFixed(0)} ms ${e}\n`) } : {}),
+              ...(ctx.env.HANGAR_DEBUG === '1' ? { trace: (e: string) => ctx.stderr.write(`hangar: debug: ${performance.now().toFixed(0)} ms (cpu ${cpuMs()} ms) ${e}\n`) } : {}),
               ...(progress ? { progress } : {}),
               signal: abort.signal,
             },
@@ -159,3 +159,9 @@ export const buildCommands = {
       });
   },
 };
+
+/** CPU time this process has used so far (user + system), in whole milliseconds. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
+}

@@ -325,7 +325,7 @@ describe('hangar build', () => {
     const r = await build(c, ['-t', tag('traced'), '--secret', 'id=T,src=t.txt'], { HANGAR_DEBUG: '1' });
     expect(r.status, r.stderr).toBe(0);
     const trace = r.stderr.split('\n').filter((l) => l.startsWith('hangar: debug: '));
-    const steps = trace.map((l) => l.replace(/^hangar: debug: \d+ ms /, ''));
+    const steps = trace.map((l) => l.replace(/^hangar: debug: \d+ ms \(cpu \d+ ms\) /, ''));
     expect(steps[0]).toBe('Dockerfile read, secrets loaded');
     expect(steps).toEqual(expect.arrayContaining(['session attached', 'frontend started', 'definition handed to the builder', 'solved and exported']));
     expect(steps.find((s) => s.startsWith('synced context: '))).toMatch(/^synced context: \d+ entries listed in \d+ ms, \d+ files \(\d+ bytes\) sent, done in \d+ ms$/);
@@ -338,7 +338,7 @@ describe('hangar build', () => {
     const own = context({});
     const c = context({ Dockerfile: 'FROM busybox\nENV STAGE=one\nRUN echo ahead > /a\nCMD ["cat", "/a"]\n' });
     const env = { HANGAR_DEBUG: '1', XDG_CACHE_HOME: own.dir };
-    const steps = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('hangar: debug: ')).map((l) => l.replace(/^hangar: debug: \d+ ms /, ''));
+    const steps = (r: CliResult) => r.stderr.split('\n').filter((l) => l.startsWith('hangar: debug: ')).map((l) => l.replace(/^hangar: debug: \d+ ms \(cpu \d+ ms\) /, ''));
     const compiledStep = (r: CliResult) => steps(r).find((s) => s.startsWith('compiled '));
     const imageId = (r: CliResult) => /Built (sha256:[0-9a-f]{64})/.exec(r.stderr)?.[1];
 
