@@ -22,6 +22,7 @@ import {
   resolveBuilderUrl,
   type BuilderTls,
   type BuildKitClient,
+  type Exporter,
   type ImageConfigFile,
   type ProgressEvent,
 } from '../buildkit/index.js';
@@ -73,7 +74,7 @@ export interface LocalBuildRequest {
 }
 
 /** `-o type=...`: a tarball of the filesystem, or of the image in OCI or Docker layout. */
-export type BuildOutput = { type: 'tar'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
+export type BuildOutput = { type: 'tar' | 'local'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
 
 export interface LocalBuildEvents {
   warn(message: string): void;
@@ -222,8 +223,18 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
   const df = parseDockerfile(text, { file: dockerfileName });
   checkSyntaxDirective(df);
   for (const t of req.tags) validateTag(t);
-  const output = req.output ? { ...req.output, dest: checkOutputPath(resolve(req.cwd, req.output.dest), `--output dest=${req.output.dest}`) } : undefined;
-  if (output?.type === 'tar' && req.tags.length > 0) events.warn('-t names an image, but --output type=tar writes only the filesystem; the names are not used.');
+  const output: BuildOutput | undefined = req.output
+    ? {
+        ...req.output,
+        dest:
+          req.output.type === 'local'
+            ? checkOutputDir(resolve(req.cwd, req.output.dest), `--output ${req.output.dest}`)
+            : checkOutputPath(resolve(req.cwd, req.output.dest), `--output dest=${req.output.dest}`),
+      }
+    : undefined;
+  if ((output?.type === 'tar' || output?.type === 'local') && req.tags.length > 0) {
+    events.warn(`-t names an image, but --output type=${output.type} writes only the filesystem; the names are not used.`);
+  }
   const iidfile = req.iidfile ? checkOutputPath(resolve(req.cwd, req.iidfile), `--iidfile ${req.iidfile}`) : undefined;
 
   // Specs are parsed (and rejected) before anything is read or sent.
@@ -261,7 +272,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         `--builder-tls-ca/-cert/-key apply only to a buildkit+tcp:// builder, not ${builderAddress.url}; drop them or point --builder at buildkit+tcp://HOST:PORT.`,
       );
     }
-    if (output && output.type !== 'tar' && builderAddress.kind === 'engine') {
+    if (output && (output.type === 'oci' || output.type === 'docker') && builderAddress.kind === 'engine') {
       throw new UserError(
         `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
       );
@@ -362,11 +373,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },
       sessionId,
-      exporter: output
-        ? output.type === 'tar'
-          ? { type: 'tar', dest: output.dest }
-          : { type: output.type, dest: output.dest, name: (output.name ? [output.name] : req.tags).map((n) => normalizeImageRef(n)).join(',') }
-        : { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
+      exporter: output ? outputExporter(output, req.tags) : { type: 'moby', name: req.tags.map((t) => normalizeImageRef(t)).join(',') },
       secrets: store,
       localDirs: { context: { dir: contextDir, excludePatterns } },
       // Entitlements are asked for before the frontend runs, so they come from the parsed Dockerfile.
@@ -445,8 +452,11 @@ function looksLikeArchive(b: Buffer): boolean {
  * A bare path or type=local (a directory of files) and type=image|registry are refused.
  */
 export function parseOutputSpec(spec: string): BuildOutput {
-  const fix = 'write --output type=tar,dest=FILE (the filesystem) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
-  if (!spec.includes('=')) throw new UserError(`--output ${spec}: writing the result as a directory of files is not supported; ${fix}.`);
+  const fix =
+    'write --output DIR or type=local,dest=DIR (the files), type=tar,dest=FILE (the files as a tarball) or type=oci|docker,dest=FILE (the image); without --output the image goes to the engine';
+  if (spec === '-') throw new UserError(`--output -: writing to stdout is not supported; give a directory or dest=FILE.`);
+  // A bare path is a directory to write the files into, as with docker build -o.
+  if (!spec.includes('=')) return { type: 'local', dest: spec };
   const fields = new Map<string, string>();
   for (const part of splitFields(spec, '--output')) {
     const eq = part.indexOf('=');
@@ -458,17 +468,36 @@ export function parseOutputSpec(spec: string): BuildOutput {
   }
   const type = fields.get('type');
   const dest = fields.get('dest');
-  if (type !== 'tar' && type !== 'oci' && type !== 'docker') {
+  if (type !== 'tar' && type !== 'local' && type !== 'oci' && type !== 'docker') {
     throw new UserError(`--output ${spec}: type=${type ?? ''} is not supported; ${fix}.`);
   }
-  if (!dest) throw new UserError(`--output ${spec} needs dest=FILE; ${fix}.`);
-  if (dest === '-') throw new UserError(`--output ${spec}: writing to stdout is not supported; give dest=FILE.`);
+  const what = type === 'local' ? 'DIR' : 'FILE';
+  if (!dest) throw new UserError(`--output ${spec} needs dest=${what}; ${fix}.`);
+  if (dest === '-') throw new UserError(`--output ${spec}: writing to stdout is not supported; give dest=${what}.`);
   const name = fields.get('name');
-  if (type === 'tar') {
+  if (type === 'tar' || type === 'local') {
     if (name !== undefined) throw new UserError(`--output ${spec}: name= applies to type=oci and type=docker only; drop it.`);
     return { type, dest };
   }
   return { type, dest, ...(name ? { name } : {}) };
+}
+
+function outputExporter(output: BuildOutput, tags: string[]): Exporter {
+  switch (output.type) {
+    case 'local':
+      return { type: 'local', dir: output.dest };
+    case 'tar':
+      return { type: 'tar', dest: output.dest };
+    default:
+      return { type: output.type, dest: output.dest, name: (output.name ? [output.name] : tags).map((n) => normalizeImageRef(n)).join(',') };
+  }
+}
+
+/** A directory the build will write files into: created if missing; it must not be something else. */
+function checkOutputDir(path: string, what: string): string {
+  const st = statOrNull(path);
+  if (st && !st.isDirectory()) throw new UserError(`${what} is not a directory; give a directory to write the files into, or type=tar,dest=FILE for a tarball.`);
+  return path;
 }
 
 /** A file the build will write: its directory must exist and it must not be a directory. */

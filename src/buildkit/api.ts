@@ -41,14 +41,16 @@ export interface PruneOptions {
 /**
  * Where the result goes. `moby` is the Docker Engine's image store; `image`,
  * `oci` and `docker` need a standalone buildkitd; `tar` (the result's files
- * as a tarball) works on both. `dest` files are written by this process as
- * the builder streams them over the session.
+ * as a tarball) and `local` (the result's files, into a directory) work on
+ * both. `dest` is written by this process as the builder streams it over the
+ * session.
  */
 export type Exporter =
   | { type: 'moby'; name: string }
   | { type: 'image'; name: string; push?: boolean }
   | { type: 'oci' | 'docker'; name?: string; dest: string }
-  | { type: 'tar'; dest: string };
+  | { type: 'tar'; dest: string }
+  | { type: 'local'; dir: string };
 
 export type Entitlement = 'network.host' | 'security.insecure';
 

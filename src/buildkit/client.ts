@@ -145,6 +145,7 @@ class Client implements BuildKitClient {
       ...(options.secrets ? { secrets: options.secrets } : {}),
       ...(localDirs ? { localDirs } : {}),
       ...(options.exporter && 'dest' in options.exporter ? { exportFile: options.exporter.dest } : {}),
+      ...(options.exporter?.type === 'local' ? { exportDir: options.exporter.dir } : {}),
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
     });
     // Everything started for this build stops when this aborts.
@@ -389,6 +390,8 @@ function exporterRequest(exporter: Exporter | undefined): { type: string; attrs:
       return { type: exporter.type, attrs: exporter.name ? { name: exporter.name } : {} };
     case 'tar':
       return { type: 'tar', attrs: {} };
+    case 'local':
+      return { type: 'local', attrs: {} };
   }
 }
 

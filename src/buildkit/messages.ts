@@ -10,6 +10,7 @@
 //
 // Must never: keep a copy of a secret value beyond the bytes it returns
 // (GetSecret answers are built in one exact-size buffer the caller wipes).
+import type { StatFields } from './filesync/wire.js';
 import { ProtoReader, ProtoWriter } from './protowire.js';
 
 export type Encoder<T> = (value: T) => Uint8Array;
@@ -430,17 +431,58 @@ export const decodeBytesMessage: Decoder<{ data: Uint8Array }> = (bytes) => {
   return { data };
 };
 
-/** An fsutil packet as the receiving side of DiffCopy sends them: no stat. */
+/** An fsutil packet (fsutil.types.Packet); `stat` is read without its xattrs. */
 export interface FsPacket {
   type: number;
   ID: number;
   data: Uint8Array;
+  stat?: StatFields;
+}
+
+function readStat(r: ProtoReader): StatFields {
+  const st: StatFields = { path: '', mode: 0, uid: 0, gid: 0, size: 0n, modTime: 0n, linkname: '', devmajor: 0n, devminor: 0n };
+  readFields(r.message(), (tag, m) => {
+    switch (tag) {
+      case 0x0a:
+        st.path = m.string();
+        break;
+      case 0x10:
+        st.mode = m.varint() >>> 0;
+        break;
+      case 0x18:
+        st.uid = m.varint() >>> 0;
+        break;
+      case 0x20:
+        st.gid = m.varint() >>> 0;
+        break;
+      case 0x28:
+        st.size = m.varint64();
+        break;
+      case 0x30:
+        st.modTime = m.varint64();
+        break;
+      case 0x3a:
+        st.linkname = m.string();
+        break;
+      case 0x40:
+        st.devmajor = m.varint64();
+        break;
+      case 0x48:
+        st.devminor = m.varint64();
+        break;
+      default:
+        return false;
+    }
+    return true;
+  });
+  return st;
 }
 
 export const decodeFsPacket: Decoder<FsPacket> = (bytes) => {
   const p: FsPacket = { type: 0, ID: 0, data: EMPTY };
   readFields(bytes, (tag, r) => {
     if (tag === 0x08) p.type = r.varint();
+    else if (tag === 0x12) p.stat = readStat(r);
     else if (tag === 0x18) p.ID = r.varint();
     else if (tag === 0x22) p.data = r.bytes();
     else return false;
@@ -449,6 +491,7 @@ export const decodeFsPacket: Decoder<FsPacket> = (bytes) => {
   return p;
 };
 
+/** A packet without a stat (REQ, FIN, ERR, DATA); STATs are written by ./filesync/wire.ts. */
 export const encodeFsPacket: Encoder<FsPacket> = (p) =>
   encodeWith((w) => {
     w.int(1, p.type);

@@ -149,6 +149,20 @@ export class ProtoReader {
     throw new Error('varint longer than 10 bytes');
   }
 
+  /** A varint as a signed 64-bit integer (int64 fields: sizes, nanosecond times). */
+  varint64(): bigint {
+    let result = 0n;
+    let shift = 0n;
+    for (let i = 0; i < 10; i++) {
+      if (this.pos >= this.end) throw new Error('truncated varint');
+      const b = this.buf[this.pos++]!;
+      result |= BigInt(b & 0x7f) << shift;
+      if (b < 0x80) return BigInt.asIntN(64, result);
+      shift += 7n;
+    }
+    throw new Error('varint longer than 10 bytes');
+  }
+
   /** The bounds of a length-delimited field's contents; the reader moves past it. */
   span(): [number, number] {
     const len = this.varint();

@@ -25,6 +25,7 @@ import {
 } from './messages.js';
 import { GrpcChannel, GrpcError, GrpcServer, GrpcStatus, metadataList } from './grpc.js';
 import { sendDirectory, type SendStats } from './filesync/send.js';
+import { receiveDirectory } from './filesync/receive.js';
 import { upgradeEngineSocket, type BuilderAddress } from './transport.js';
 import type { LocalDir } from './api.js';
 import type { SecretStore } from './secrets.js';
@@ -35,8 +36,10 @@ export interface BuildSessionOptions {
   sharedKey?: string;
   secrets?: SecretStore;
   localDirs?: Record<string, string | LocalDir>;
-  /** For the `oci` and `docker` exporters: where the builder's tarball is written. */
+  /** For the `tar`, `oci` and `docker` exporters: where the builder's tarball is written. */
   exportFile?: string;
+  /** For the `local` exporter: the directory the result's files are written into. */
+  exportDir?: string;
   /** Called with a line for each directory synced (timing traces). */
   onTrace?: (event: string) => void;
 }
@@ -49,6 +52,7 @@ export class BuildSession {
   readonly #secrets: SecretStore | undefined;
   readonly #dirs: Map<string, LocalDir>;
   readonly #exportFile: string | undefined;
+  readonly #exportDir: string | undefined;
   readonly #closers: (() => void)[] = [];
   /** What each FileSync call sent, by directory name. */
   readonly syncs: { name: string; stats: SendStats }[] = [];
@@ -61,6 +65,7 @@ export class BuildSession {
     this.#secrets = options.secrets;
     this.#dirs = new Map(Object.entries(options.localDirs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? { dir: v } : v]));
     this.#exportFile = options.exportFile;
+    this.#exportDir = options.exportDir;
     this.#onTrace = options.onTrace;
     this.#register();
   }
@@ -79,6 +84,7 @@ export class BuildSession {
       });
     }
     if (this.#exportFile) this.#registerExport(s, this.#exportFile);
+    else if (this.#exportDir) this.#registerExportDir(s, this.#exportDir);
     if (this.#dirs.size > 0) {
       s.bidi('/moby.filesync.v1.FileSync/DiffCopy', decodeFsPacket, encodeFsPacket, async (call) => {
         const name = metadataList(call.metadata, 'dir-name')[0];
@@ -113,6 +119,13 @@ export class BuildSession {
         out.end();
         await once(out, 'close');
       }
+    });
+  }
+
+  #registerExportDir(s: GrpcServer, dir: string): void {
+    s.bidi('/moby.filesync.v1.FileSend/DiffCopy', decodeFsPacket, encodeFsPacket, async (call) => {
+      const stats = await receiveDirectory(dir, { packets: call.requests, send: (p) => call.send(p) }, call.signal);
+      this.#onTrace?.(`exported ${stats.entries} entries, ${stats.files} files (${stats.bytes} bytes) into ${dir}`);
     });
   }
 

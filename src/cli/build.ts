@@ -83,7 +83,7 @@ export const buildCommands = {
       .option('--builder-tls-key <file>', 'client key for a buildkit+tcp:// builder')
       .option('--pull', 'let the builder fetch base images it does not have (off: a missing base image is an error)')
       .option('-q, --quiet', 'print only the image id')
-      .option('-o, --output <spec>', 'write the result to a file instead of the engine: type=tar|oci|docker,dest=FILE')
+      .option('-o, --output <spec>', 'write the result instead of storing the image in the engine: DIR or type=local,dest=DIR (the files), type=tar|oci|docker,dest=FILE')
       .option('--iidfile <file>', 'write the image id to FILE')
       .option('--label <label>', 'set an image label KEY=VALUE; repeatable', collect, [])
       .addOption(new Option('--network <mode>', 'network of RUN steps that do not set --network').choices(['default', 'host', 'none']).default('default'))

@@ -113,8 +113,12 @@ describe('hangar build bad input', () => {
 
   it('refuses a bad --output, --iidfile or --label before building', async () => {
     const cases: [string[], RegExp][] = [
-      [['-o', 'outdir', '.'], /--output outdir: writing the result as a directory of files is not supported; write --output type=tar,dest=FILE/],
-      [['-o', 'type=local,dest=out', '.'], /--output type=local,dest=out: type=local is not supported/],
+      [['-o', 'secret.txt', '.'], /--output secret\.txt is not a directory; give a directory to write the files into, or type=tar,dest=FILE for a tarball/],
+      [['-o', 'type=local,dest=secret.txt', '.'], /--output secret\.txt is not a directory/],
+      [['-o', 'type=local', '.'], /--output type=local needs dest=DIR/],
+      [['-o', 'type=local,dest=out,name=x', '.'], /name= applies to type=oci and type=docker only/],
+      [['-o', '-', '.'], /--output -: writing to stdout is not supported/],
+      [['-o', 'type=image,dest=out', '.'], /--output type=image,dest=out: type=image is not supported; write --output DIR or type=local,dest=DIR/],
       [['-o', 'type=tar', '.'], /--output type=tar needs dest=FILE/],
       [['-o', 'type=tar,dest=-', '.'], /writing to stdout is not supported/],
       [['-o', 'type=tar,dest=x.tar,compression=gzip', '.'], /"compression=gzip" is not understood/],

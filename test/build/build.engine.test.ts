@@ -313,6 +313,19 @@ describe('hangar build', () => {
     const { stdout: fsList } = await run('tar', ['-tf', join(c.dir, 'fs.tar')]);
     expect(fsList.split('\n')).toEqual(expect.arrayContaining(['hello.txt', 'ifaces', 'bin/busybox']));
 
+    // -o DIR (type=local): the same files, written into a directory, as docker build -o writes them.
+    const dirOut = await build(c, ['-o', 'out']);
+    expect(dirOut.status, dirOut.stderr).toBe(0);
+    expect(dirOut.stderr).toMatch(/Built the result into .*out/);
+    const { stdout: dirList } = await run('sh', ['-c', "cd out && find . -mindepth 1 | sed 's#^[.]/##' | LC_ALL=C sort"], { cwd: c.dir });
+    const fromTar = fsList.split('\n').filter((l) => l !== '').map((l) => l.replace(/\/$/, '')).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    expect(dirList.trim().split('\n')).toEqual(fromTar);
+    expect(readFileSync(join(c.dir, 'out', 'hello.txt'), 'utf8')).toBe('hi\n');
+    const typed = await build(c, ['-o', 'type=local,dest=out2']);
+    expect(typed.status, typed.stderr).toBe(0);
+    const { stdout: modes } = await run('stat', ['-c', '%a %F', join(c.dir, 'out2', 'bin', 'busybox'), join(c.dir, 'out2', 'bin')]);
+    expect(modes.trim().split('\n')).toEqual(['755 regular file', '755 directory']);
+
     // The engine's builder has no oci or docker exporter: refused before anything is built.
     const oci = await build(c, ['-t', 'hangar-test-build:oci-name', '-o', 'type=oci,dest=image.tar']);
     expect(oci.status).toBe(1);
