@@ -33,8 +33,7 @@ const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 
 const definition = fc.record({
   def: fc.array(bytes, { maxLength: 4 }),
-  metadata: fc.dictionary(
-    text,
+  metadata: fc.dictionary(key,
     fc.record({ ignoreCache: fc.boolean(), description: stringMap, caps: fc.dictionary(key, fc.boolean(), { maxKeys: 4 }) }),
     { maxKeys: 3 },
   ),
