@@ -36,7 +36,7 @@ export function engineImageId(addr: BuilderAddress, ref: string, timeoutMs = 10_
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       if (chunks.length === 1 && chunk.length >= 12) {
-        const status = statusOf(chunk);
+        const status = statusOf(chunk.toString('latin1', 0, 16));
         if (status === 404) done(undefined, null);
         else if (status !== 200) done(new Error(`the engine answered ${Number.isNaN(status) ? 'an unreadable status' : status} to an image lookup`));
       }
@@ -44,7 +44,7 @@ export function engineImageId(addr: BuilderAddress, ref: string, timeoutMs = 10_
     socket.on('error', (err) => done(connectionError(addr, err)));
     socket.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      const status = statusOf(Buffer.from(text.slice(0, 16), 'latin1'));
+      const status = statusOf(text);
       if (status === 404) return done(undefined, null);
       const body = text.indexOf('\r\n\r\n');
       let id: unknown;
@@ -60,6 +60,7 @@ export function engineImageId(addr: BuilderAddress, ref: string, timeoutMs = 10_
   });
 }
 
-function statusOf(head: Buffer): number {
-  return Number(/^HTTP\/1\.[01] (\d{3})/.exec(head.toString('latin1'))?.[1]);
+/** The status code of an HTTP/1.x response, from its first bytes. */
+function statusOf(head: string): number {
+  return Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
 }

@@ -44,11 +44,10 @@ export interface StatusUpdate {
 
 /** A google.protobuf.Timestamp as a Date; an absent or zero one is undefined. */
 function timestamp(r: ProtoReader): Date | undefined {
-  const [start, end] = r.span();
-  const t = new ProtoReader(r.buf, start, end);
+  const t = r.message();
   let seconds = 0;
   let nanos = 0;
-  while (t.pos < end) {
+  while (!t.done) {
     const tag = t.varint();
     if (tag === 0x08) seconds = t.varint();
     else if (tag === 0x10) nanos = t.varint();
@@ -58,10 +57,9 @@ function timestamp(r: ProtoReader): Date | undefined {
 }
 
 function vertex(r: ProtoReader): StatusVertex {
-  const [start, end] = r.span();
-  const m = new ProtoReader(r.buf, start, end);
+  const m = r.message();
   const v: StatusVertex = { digest: '', inputs: [], name: '', cached: false, error: '' };
-  while (m.pos < end) {
+  while (!m.done) {
     const tag = m.varint();
     switch (tag) {
       case 0x0a:
@@ -93,10 +91,9 @@ function vertex(r: ProtoReader): StatusVertex {
 }
 
 function progress(r: ProtoReader): StatusProgress {
-  const [start, end] = r.span();
-  const m = new ProtoReader(r.buf, start, end);
+  const m = r.message();
   const s: StatusProgress = { ID: '', vertex: '', name: '', current: 0, total: 0 };
-  while (m.pos < end) {
+  while (!m.done) {
     const tag = m.varint();
     switch (tag) {
       case 0x0a:
@@ -131,10 +128,9 @@ function progress(r: ProtoReader): StatusProgress {
 }
 
 function log(r: ProtoReader): StatusLog {
-  const [start, end] = r.span();
-  const m = new ProtoReader(r.buf, start, end);
+  const m = r.message();
   const l: StatusLog = { vertex: '', stream: 0, msg: new Uint8Array(0) };
-  while (m.pos < end) {
+  while (!m.done) {
     const tag = m.varint();
     switch (tag) {
       case 0x0a:
@@ -162,7 +158,7 @@ function log(r: ProtoReader): StatusLog {
 export function decodeStatusResponse(bytes: Uint8Array): StatusUpdate {
   const r = new ProtoReader(bytes);
   const out: StatusUpdate = { vertexes: [], statuses: [], logs: [] };
-  while (r.pos < r.end) {
+  while (!r.done) {
     const tag = r.varint();
     if (tag === 0x0a) out.vertexes.push(vertex(r));
     else if (tag === 0x12) out.statuses.push(progress(r));
