@@ -274,7 +274,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     }
     if (output && (output.type === 'oci' || output.type === 'docker') && builderAddress.kind === 'engine') {
       throw new UserError(
-        `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
+        `--output type=${output.type} needs a standalone buildkitd (the Docker Engine's builder writes only type=tar and type=local); point --builder at buildkit+unix:// or buildkit+tcp://, or drop --output to store the image in the engine.`,
       );
     }
     // The base-image lookups, the connection, the worker list and the session
