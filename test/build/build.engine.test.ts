@@ -332,6 +332,21 @@ describe('hangar build', () => {
     expect(oci.stderr.trim().split('\n').at(-1)).toMatch(/^hangar: --output type=oci needs a standalone buildkitd .*\.$/);
   });
 
+  it('writes with -o DIR the same files docker build -o writes: devices, hard links, setuid, symlinks', async () => {
+    const c = context({ Dockerfile: 'FROM debian:bookworm-slim\nRUN ln /usr/bin/env /usr/bin/env-hardlink && chmod 4755 /usr/bin/env-hardlink && mkfifo /fifo\n' });
+    const r = await build(c, ['-o', 'ours']);
+    expect(r.status, r.stderr).toBe(0);
+    await run(DOCKER, ['build', '--network=host', '-q', '-o', join(c.dir, 'theirs'), c.dir], { env: { ...process.env, DOCKER_BUILDKIT: '1' }, maxBuffer: 16 << 20 });
+    // Type and mode, link count, size, symlink target, owner of every entry (times differ: docker leaves directories at export time).
+    const listing = async (d: string) => (await run('sh', ['-c', `cd ${d} && find . -printf '%p %M %n %s %l %U:%G\\n' | LC_ALL=C sort`], { maxBuffer: 64 << 20 })).stdout;
+    const ours = await listing(join(c.dir, 'ours'));
+    expect(ours.split('\n').length).toBeGreaterThan(5000);
+    expect(ours).toContain('./dev/console crw-rw-rw- 1 0  0:0');
+    expect(ours).toMatch(/\.\/usr\/bin\/env-hardlink -rwsr-xr-x 2 /);
+    expect(ours).toContain('./fifo prw-r--r-- 1 0  0:0');
+    expect(ours).toBe(await listing(join(c.dir, 'theirs')));
+  });
+
   it('traces the client side of a build with HANGAR_DEBUG=1, without secret values', async () => {
     const value = `traced-${randomBytes(10).toString('hex')}`;
     const c = context({ Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN --mount=type=secret,id=T test -s /run/secrets/T\n', 'a.txt': 'a\n', 't.txt': value });

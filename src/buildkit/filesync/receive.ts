@@ -12,6 +12,7 @@
 // found as a real directory, so a symlink in the result (or already in the
 // destination) is never followed to write through it.
 import { chmodSync, closeSync, linkSync, lstatSync, lutimesSync, mkdirSync, openSync, rmSync, symlinkSync, utimesSync, writeSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import type { FsPacket } from '../messages.js';
@@ -44,11 +45,29 @@ function unixPerm(goMode: number): number {
   return perm;
 }
 
-function kindOf(goMode: number): 'dir' | 'symlink' | 'file' | 'special' {
+function kindOf(goMode: number): 'dir' | 'symlink' | 'file' | 'device' | 'fifo' | 'socket' {
   if (goMode & GoMode.dir) return 'dir';
   if (goMode & GoMode.symlink) return 'symlink';
-  if (goMode & (GoMode.device | GoMode.charDevice | GoMode.namedPipe | GoMode.socket)) return 'special';
+  if (goMode & GoMode.device) return 'device';
+  if (goMode & GoMode.namedPipe) return 'fifo';
+  if (goMode & GoMode.socket) return 'socket';
   return 'file';
+}
+
+/**
+ * A device node or FIFO, made as docker's client makes them (mknod); Node
+ * has no call for it, so coreutils' mknod does it. Devices need root.
+ */
+function makeNode(abs: string, rel: string, st: StatFields): void {
+  const device = (st.mode & GoMode.device) !== 0;
+  const args = device ? [abs, st.mode & GoMode.charDevice ? 'c' : 'b', String(st.devmajor), String(st.devminor)] : [abs, 'p'];
+  try {
+    execFileSync('mknod', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch {
+    refuse(
+      `the result holds ${rel}, a ${device ? 'device node' : 'FIFO'}, which could not be created in the directory${device && process.getuid?.() !== 0 ? ' (that needs root)' : ''}; export it with --output type=tar instead`,
+    );
+  }
 }
 
 /** Seconds (with a fraction) for utimes, from nanoseconds since the epoch. */
@@ -139,8 +158,15 @@ export async function receiveDirectory(dest: string, stream: ReceiveStream, sign
         }
         regular.set(rel, abs);
         break;
-      case 'special':
-        refuse(`the result holds ${rel}, a device, FIFO or socket, which a directory export cannot write; export it with --output type=tar instead`);
+      case 'device':
+      case 'fifo':
+        clearPath(abs);
+        makeNode(abs, rel, st);
+        chmodSync(abs, perm);
+        utimesSync(abs, mtime, mtime);
+        break;
+      case 'socket':
+        refuse(`the result holds ${rel}, a socket, which a directory export cannot write; export it with --output type=tar instead`);
     }
   };
   const finishFile = (id: number): void => {
@@ -203,7 +229,8 @@ export async function receiveDirectory(dest: string, stream: ReceiveStream, sign
     return refuse('the builder closed the export stream before it was finished');
   } catch (err) {
     // Tell the sender why, if the stream still carries anything.
-    if (!finSent) await stream.send({ type: PacketType.ERR, ID: 0, data: Buffer.from(err instanceof Error ? err.message : String(err)) }).catch(() => undefined);
+    const why = err instanceof GrpcError ? err.details : err instanceof Error ? err.message : String(err);
+    if (!finSent) await stream.send({ type: PacketType.ERR, ID: 0, data: Buffer.from(why) }).catch(() => undefined);
     throw err;
   } finally {
     for (const f of wanted.values()) if (f.fd !== undefined) closeSync(f.fd);
