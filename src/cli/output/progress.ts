@@ -112,42 +112,49 @@ class PlainProgress implements ProgressRenderer {
   ) {}
 
   update(event: ProgressEvent): void {
-    const before = new Map([...this.#steps.byDigest].map(([k, v]) => [k, { started: v.started, completed: v.completed }]));
+    // Only the steps this event names can change; remember which of them had already completed.
+    const completedBefore = new Set<string>();
+    for (const v of event.vertexes) if (this.#steps.byDigest.get(v.digest)?.completed !== undefined) completedBefore.add(v.digest);
     const lines = this.#steps.apply(event);
+    // One write per update: every line is a write to a pipe or file otherwise.
+    let text = '';
     for (const v of event.vertexes) {
       const s = this.#steps.byDigest.get(v.digest)!;
       if (!s.announced && (s.started !== undefined || s.cached)) {
         s.announced = true;
-        this.out.write(`#${s.index} ${s.name}\n`);
+        text += `#${s.index} ${s.name}\n`;
       }
-      const was = before.get(v.digest);
-      if (s.completed !== undefined && was?.completed === undefined && !this.#reported.has(s.digest)) {
+      if (s.completed !== undefined && !completedBefore.has(v.digest) && !this.#reported.has(s.digest)) {
         this.#reported.add(s.digest);
-        this.#flushPartial(s);
-        if (s.error) this.out.write(`#${s.index} ERROR: ${s.error}\n`);
-        else if (s.cached) this.out.write(`#${s.index} CACHED\n`);
-        else this.out.write(`#${s.index} DONE ${seconds(s.completed - (s.started ?? s.completed))}\n`);
+        text += this.#partial(s);
+        if (s.error) text += `#${s.index} ERROR: ${s.error}\n`;
+        else if (s.cached) text += `#${s.index} CACHED\n`;
+        else text += `#${s.index} DONE ${seconds(s.completed - (s.started ?? s.completed))}\n`;
       }
     }
     for (const { step, lines: ls } of lines) {
-      for (const line of ls) this.out.write(`#${step.index} ${line}\n`);
+      for (const line of ls) text += `#${step.index} ${line}\n`;
     }
     for (const st of event.statuses) {
       const s = this.#steps.byDigest.get(st.vertex);
-      if (s && st.completed) this.out.write(`#${s.index} ${st.name}${st.total ? ` ${bytes(st.current)} / ${bytes(st.total)}` : ''} done\n`);
+      if (s && st.completed) text += `#${s.index} ${st.name}${st.total ? ` ${bytes(st.current)} / ${bytes(st.total)}` : ''} done\n`;
     }
+    if (text) this.out.write(text);
   }
 
-  #flushPartial(s: StepState): void {
-    if (s.partial) {
-      this.out.write(`#${s.index} ${s.partial}\n`);
-      s.partial = '';
-    }
+  /** A step's unfinished last output line, as a line of its own (once). */
+  #partial(s: StepState): string {
+    if (!s.partial) return '';
+    const line = `#${s.index} ${s.partial}\n`;
+    s.partial = '';
+    return line;
   }
 
   finish(error?: string): void {
-    for (const s of this.#steps.list()) this.#flushPartial(s);
-    if (error) this.out.write(`ERROR: ${error}\n`);
+    let text = '';
+    for (const s of this.#steps.list()) text += this.#partial(s);
+    if (error) text += `ERROR: ${error}\n`;
+    if (text) this.out.write(text);
   }
 }
 
