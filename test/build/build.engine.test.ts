@@ -52,9 +52,15 @@ contexts.push(config);
 const cache = tempContext({});
 contexts.push(cache);
 
-async function build(c: TempContext, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** `hangar build --progress=plain ARGS PATH` in the context's directory; `input` is its stdin. */
+async function build(c: TempContext, args: string[], env: NodeJS.ProcessEnv = {}, opts: { path?: string; input?: string } = {}): Promise<CliResult> {
   return noteImage(
-    await hangar(['build', '--progress=plain', ...args, '.'], { cwd: c.dir, env: { XDG_CONFIG_HOME: config.dir, XDG_CACHE_HOME: cache.dir, ...env }, timeoutMs: 240_000 }),
+    await hangar(['build', '--progress=plain', ...args, opts.path ?? '.'], {
+      cwd: c.dir,
+      env: { XDG_CONFIG_HOME: config.dir, XDG_CACHE_HOME: cache.dir, ...env },
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      timeoutMs: 240_000,
+    }),
   );
 }
 
@@ -241,12 +247,7 @@ describe('hangar build', () => {
   it('reads the Dockerfile from stdin with -f -', async () => {
     const c = context({ 'hello.txt': 'from the context\n' });
     const t = tag('stdin-dockerfile');
-    const r = await hangar(['build', '--progress=plain', '-f', '-', '-t', t, '.'], {
-      cwd: c.dir,
-      env: { XDG_CONFIG_HOME: config.dir },
-      input: 'FROM busybox\nCOPY hello.txt /hello.txt\n',
-      timeoutMs: 240_000,
-    });
+    const r = await build(c, ['-f', '-', '-t', t], {}, { input: 'FROM busybox\nCOPY hello.txt /hello.txt\n' });
     expect(r.status, r.stderr).toBe(0);
     expect(await cat(t, '/hello.txt')).toBe('from the context\n');
   });
@@ -254,16 +255,11 @@ describe('hangar build', () => {
   it('builds a Dockerfile from stdin with no context when PATH is -', async () => {
     const c = context({ 'hello.txt': 'not sent\n' });
     const t = tag('no-context');
-    const r = await hangar(['build', '--progress=plain', '-t', t, '-'], {
-      cwd: c.dir,
-      env: { XDG_CONFIG_HOME: config.dir },
-      input: 'FROM busybox\nRUN echo built > /built\n',
-      timeoutMs: 240_000,
-    });
+    const r = await build(c, ['-t', t], {}, { path: '-', input: 'FROM busybox\nRUN echo built > /built\n' });
     expect(r.status, r.stderr).toBe(0);
     expect(await cat(t, '/built')).toBe('built\n');
     // Nothing from the working directory is a context: COPY finds nothing.
-    const copy = await hangar(['build', '--progress=plain', '-'], { cwd: c.dir, input: 'FROM busybox\nCOPY hello.txt /hello.txt\n', timeoutMs: 240_000 });
+    const copy = await build(c, [], {}, { path: '-', input: 'FROM busybox\nCOPY hello.txt /hello.txt\n' });
     expect(copy.status).toBe(1);
     expect(copy.stderr).toMatch(/hello\.txt/);
   });

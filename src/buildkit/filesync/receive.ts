@@ -106,7 +106,6 @@ export async function receiveDirectory(dest: string, stream: ReceiveStream, sign
   const wanted = new Map<number, { abs: string; perm: number; mtime: number; fd?: number }>();
   const regular = new Map<string, string>();
   let listed = false;
-  let index = 0;
   let finSent = false;
   // Hard links, made once every file's contents are written.
   const linksLater: { abs: string; target: string }[] = [];
@@ -153,8 +152,9 @@ export async function receiveDirectory(dest: string, stream: ReceiveStream, sign
           // Its contents may still be on the way: link once the stream ends.
           linksLater.push({ abs, target });
         } else {
-          wanted.set(index, { abs, perm, mtime });
-          await stream.send({ type: PacketType.REQ, ID: index, data: NOTHING });
+          // A file is named by the index of its STAT: the entries listed before it.
+          wanted.set(stats.entries, { abs, perm, mtime });
+          await stream.send({ type: PacketType.REQ, ID: stats.entries, data: NOTHING });
         }
         regular.set(rel, abs);
         break;
@@ -202,7 +202,6 @@ export async function receiveDirectory(dest: string, stream: ReceiveStream, sign
             break;
           }
           await addEntry(p.stat);
-          index++;
           stats.entries++;
           break;
         case PacketType.DATA: {
