@@ -150,6 +150,25 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/**
+ * A 95% bootstrap interval of the ratio of medians: each tool's runs are
+ * resampled with replacement (a fixed-seed generator, so a table can be
+ * reproduced from its runs). An interval that straddles 1.0 means the runs
+ * cannot tell the tools apart.
+ */
+function ratioInterval(h: number[], d: number[], rounds = 4000): [number, number] {
+  let seed = 0x9e3779b9;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed ^ (seed >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
+    return Math.floor(((seed ^ (seed >>> 13)) >>> 0) / 0x1_0000_0000 * n);
+  };
+  const resample = (xs: number[]): number[] => xs.map(() => xs[rand(xs.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < rounds; i++) ratios.push(median(resample(h)) / median(resample(d)));
+  ratios.sort((a, b) => a - b);
+  return [ratios[Math.floor(rounds * 0.025)]!, ratios[Math.floor(rounds * 0.975)]!];
+}
+
 interface CaseResult {
   name: string;
   samples: Record<Tool, Sample[]>;
@@ -229,15 +248,24 @@ function main(): void {
   const lines = [
     `Command: \`${command}\` (${opts.runs} runs per tool, alternating; ${new Date().toISOString().slice(0, 10)})`,
     '',
-    '| case | hangar median (s) | docker median (s) | ratio hangar/docker | hangar peak RSS (MB) | docker client peak RSS (MB) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| case | hangar median (s) | docker median (s) | ratio hangar/docker | 95% interval of the ratio | hangar peak RSS (MB) | docker client peak RSS (MB) |',
+    '|---|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of results) {
     const h = median(r.samples.hangar.map((s) => s.seconds));
     const d = median(r.samples.docker.map((s) => s.seconds));
     const hr = Math.max(...r.samples.hangar.map((s) => s.rssKb)) / 1024;
     const dr = Math.max(...r.samples.docker.map((s) => s.rssKb)) / 1024;
-    lines.push(`| ${r.name} | ${h.toFixed(2)} | ${d.toFixed(2)} | ${(h / d).toFixed(2)} | ${hr.toFixed(0)} | ${dr.toFixed(0)} |`);
+    const [lo, hi] = ratioInterval(
+      r.samples.hangar.map((s) => s.seconds),
+      r.samples.docker.map((s) => s.seconds),
+    );
+    lines.push(`| ${r.name} | ${h.toFixed(2)} | ${d.toFixed(2)} | ${(h / d).toFixed(2)} | ${lo.toFixed(2)}-${hi.toFixed(2)} | ${hr.toFixed(0)} | ${dr.toFixed(0)} |`);
+  }
+  lines.push('', 'Per-run seconds (hangar / docker, in run order):');
+  for (const r of results) {
+    const runs = (t: Tool) => r.samples[t].map((s) => s.seconds.toFixed(2)).join(' ');
+    lines.push(`- ${r.name}: ${runs('hangar')} / ${runs('docker')}`);
   }
   lines.push('', `Runs retried after a BuildKit flightcontrol timeout: hangar ${retries.hangar}, docker ${retries.docker}.`);
   const table = `${lines.join('\n')}\n`;
