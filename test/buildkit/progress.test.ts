@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createProgressRenderer } from '../../src/cli/output/progress.js';
 import type { ProgressEvent } from '../../src/buildkit/api.js';
 
@@ -24,6 +24,44 @@ describe('progress rendering', () => {
     r.finish();
     expect(s.text()).toBe(['#1 [1/2] FROM busybox', '#1 CACHED', '#2 RUN make', '#2 line one', '#2 line two', '#2 DONE 2.5s', ''].join('\n'));
     expect(s.text()).not.toContain('\x1b[');
+  });
+
+  describe('plain output written at most every interval', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it('writes the first update at once, gathers the next ones until the interval ends, and loses nothing at the end', () => {
+      vi.useFakeTimers();
+      const writes: string[] = [];
+      const out = { isTTY: false, write: (s: string | Uint8Array) => (writes.push(s.toString()), true) };
+      const r = createProgressRenderer('plain', out, { now: () => Date.now(), refreshMs: 100 });
+      r.update(events[0]!);
+      expect(writes).toEqual(['#1 [1/2] FROM busybox\n#1 CACHED\n']);
+      r.update(events[1]!);
+      vi.advanceTimersByTime(40);
+      r.update(events[2]!);
+      expect(writes).toHaveLength(1);
+      vi.advanceTimersByTime(60);
+      expect(writes).toHaveLength(2);
+      expect(writes[1]).toBe('#2 RUN make\n#2 line one\n');
+      r.update(events[3]!);
+      r.update(events[4]!);
+      expect(writes).toHaveLength(2);
+      r.finish('boom');
+      expect(writes).toHaveLength(3);
+      expect(writes.join('')).toBe(['#1 [1/2] FROM busybox', '#1 CACHED', '#2 RUN make', '#2 line one', '#2 line two', '#2 DONE 2.5s', 'ERROR: boom', ''].join('\n'));
+      // Nothing is left on a timer after finish.
+      vi.advanceTimersByTime(1000);
+      expect(writes).toHaveLength(3);
+    });
+
+    it('writes on every update with an interval of 0', () => {
+      const writes: string[] = [];
+      const r = createProgressRenderer('plain', { write: (s: string | Uint8Array) => (writes.push(s.toString()), true) }, { refreshMs: 0 });
+      events.forEach((e) => r.update(e));
+      expect(writes).toHaveLength(5);
+    });
   });
 
   it('prints one JSON object per line for --progress json', () => {

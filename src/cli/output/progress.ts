@@ -27,7 +27,10 @@ export interface RendererOptions {
   now?: () => number;
   /** Lines of output kept per running step on a terminal. */
   tailLines?: number;
-  /** Redraw interval on a terminal, ms (0: redraw on every update, no timer). */
+  /**
+   * Redraw interval on a terminal, and on plain output the least time between
+   * two writes, ms (0: draw or write on every update, no timer).
+   */
   refreshMs?: number;
 }
 
@@ -103,20 +106,53 @@ function bytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(1)}MB`;
 }
 
+/**
+ * Plain output is written at most this often (as docker's plain printer
+ * does): a many-stage build sends hundreds of small updates, and each write
+ * to a pipe is a system call on a machine whose cores the build needs.
+ */
+const PLAIN_WRITE_MS = 100;
+
 class PlainProgress implements ProgressRenderer {
   readonly #steps = new Steps(0);
   readonly #reported = new Set<string>();
+  #pending = '';
+  #lastWrite = -Infinity;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   constructor(
     readonly out: ProgressOutput,
     readonly options: RendererOptions,
   ) {}
+
+  /** Writes `text` now if nothing was written in the last interval, else with what follows when it ends. */
+  #emit(text: string): void {
+    if (!text) return;
+    this.#pending += text;
+    if (this.#timer) return;
+    const every = this.options.refreshMs ?? PLAIN_WRITE_MS;
+    const wait = this.#lastWrite + every - this.#now();
+    if (every <= 0 || wait <= 0) this.#flush();
+    else this.#timer = setTimeout(() => this.#flush(), wait);
+  }
+
+  #flush(): void {
+    this.#timer = undefined;
+    if (!this.#pending) return;
+    this.out.write(this.#pending);
+    this.#pending = '';
+    this.#lastWrite = this.#now();
+  }
+
+  #now(): number {
+    return (this.options.now ?? Date.now)();
+  }
 
   update(event: ProgressEvent): void {
     // Only the steps this event names can change; remember which of them had already completed.
     const completedBefore = new Set<string>();
     for (const v of event.vertexes) if (this.#steps.byDigest.get(v.digest)?.completed !== undefined) completedBefore.add(v.digest);
     const lines = this.#steps.apply(event);
-    // One write per update: every line is a write to a pipe or file otherwise.
+    // Lines are gathered and written together: every line is a write to a pipe or file otherwise.
     let text = '';
     for (const v of event.vertexes) {
       const s = this.#steps.byDigest.get(v.digest)!;
@@ -139,7 +175,7 @@ class PlainProgress implements ProgressRenderer {
       const s = this.#steps.byDigest.get(st.vertex);
       if (s && st.completed) text += `#${s.index} ${st.name}${st.total ? ` ${bytes(st.current)} / ${bytes(st.total)}` : ''} done\n`;
     }
-    if (text) this.out.write(text);
+    this.#emit(text);
   }
 
   /** A step's unfinished last output line, as a line of its own (once). */
@@ -151,10 +187,12 @@ class PlainProgress implements ProgressRenderer {
   }
 
   finish(error?: string): void {
+    clearTimeout(this.#timer);
     let text = '';
     for (const s of this.#steps.list()) text += this.#partial(s);
     if (error) text += `ERROR: ${error}\n`;
-    if (text) this.out.write(text);
+    this.#pending += text;
+    this.#flush();
   }
 }
 
