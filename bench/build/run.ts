@@ -4,8 +4,10 @@
 //   context-noop     the same build again, nothing changed
 //   context-one-file the same build after one file changed
 //   stages-cold      a 30-stage Dockerfile of small RUN steps, builder cache pruned
-// Reports medians, the hangar/docker ratio and client peak RSS, and writes a
-// markdown table. Removes the images it built when it ends. Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
+// Reports medians, the hangar/docker ratio with a 95% bootstrap interval and
+// client peak RSS, and writes a markdown table with every run's seconds.
+// Removes the images it built when it ends.
+// Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -108,8 +110,8 @@ function pruneBuilderCache(): void {
 // context transfer then took anywhere from 3 to 19 s for either tool,
 // depending on where the deleted inodes lay. Dropping the kernel's caches
 // (root only) evicts those blocks; the files a run reads (the context, both
-// clients, hangar's code) are read back in before the clock starts, so the
-// run is cold for the builder's cache only, as before.
+// clients, hangar's code, the engine's programs) are read back in before the
+// clock starts, so the run is cold for the builder's cache only, as before.
 let dropCachesRefused = false;
 
 function settleAfterPrune(warm: string[]): void {
@@ -232,12 +234,12 @@ function main(): void {
 
   const tag = (tool: Tool, c: string) => `hangar-bench-${tool}:${c}`;
   const results: CaseResult[] = [];
-  const coldPrepare = (dir: string) => () => {
-    pruneBuilderCache();
-    settleAfterPrune([dir]);
-  };
   if (want('context-cold')) {
-    results.push(runCase('context-cold', opts.runs, coldPrepare(ctxDir), (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+    const prepare = (): void => {
+      pruneBuilderCache();
+      settleAfterPrune([ctxDir]);
+    };
+    results.push(runCase('context-cold', opts.runs, prepare, (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
   }
   if (want('context-noop')) {
     for (const t of ['hangar', 'docker'] as Tool[]) buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir); // warm
