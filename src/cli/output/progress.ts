@@ -107,9 +107,9 @@ function bytes(n: number): string {
 }
 
 /**
- * Plain output is written at most this often (as docker's plain printer
- * does): a many-stage build sends hundreds of small updates, and each write
- * to a pipe is a system call on a machine whose cores the build needs.
+ * Plain output is written at most this often, as docker's plain printer
+ * does: a many-stage build or a chatty RUN sends hundreds of small updates,
+ * and each write is a system call.
  */
 const PLAIN_WRITE_MS = 100;
 
