@@ -60,7 +60,7 @@ function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sam
   const cmd =
     tool === 'docker'
       ? [DOCKER, 'build', '--network=host', ...args]
-      : [process.execPath, join(ROOT, 'bin/hangar'), 'build', ...args];
+      : [join(ROOT, 'bin/hangar'), 'build', ...args];
   const started = process.hrtime.bigint();
   const r = spawnSync(TIME, ['-f', '%M', '-o', timeFile, ...cmd], {
     env: { ...process.env, DOCKER_BUILDKIT: '1', NO_COLOR: '1' },

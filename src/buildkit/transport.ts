@@ -11,6 +11,7 @@ import type tls from 'node:tls';
 import http2 from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { deferredExtraCaCerts } from '../config/extra-ca.js';
 import type { BuilderTls } from './api.js';
 
 export const DEFAULT_BUILDER = 'unix:///var/run/docker.sock';
@@ -150,14 +151,15 @@ export async function openControlSession(addr: BuilderAddress, tlsFiles: Builder
   const cert = read(tlsFiles.cert, '--builder-tls-cert');
   const key = read(tlsFiles.key, '--builder-tls-key');
   // Loaded only here: every build would otherwise pay for it at start-up.
-  const { connect: tlsConnect } = await import('node:tls');
+  const { connect: tlsConnect, rootCertificates } = await import('node:tls');
+  const extraCa = ca ? undefined : deferredExtraCaCerts();
   const socket = await new Promise<tls.TLSSocket>((resolve, reject) => {
     const s = tlsConnect({
       host: addr.host!,
       port: addr.port!,
       servername: net.isIP(addr.host!) ? undefined : addr.host!,
       ALPNProtocols: ['h2'],
-      ...(ca ? { ca } : {}),
+      ...(ca ? { ca } : extraCa ? { ca: [...rootCertificates, extraCa] } : {}),
       ...(cert ? { cert } : {}),
       ...(key ? { key } : {}),
     });

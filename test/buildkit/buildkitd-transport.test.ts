@@ -97,5 +97,38 @@ describe('buildkitd transports', () => {
     expect((wrongCa as Error).message).toMatch(new RegExp(`^cannot reach the builder at buildkit\\+tcp://127\\.0\\.0\\.1:${port} `));
     const missing = await connectBuilder(`buildkit+tcp://127.0.0.1:${port}`, {}, { ca: path.join(dir, 'nope.pem') }).catch((e: unknown) => e);
     expect((missing as Error).message).toMatch(/cannot read --builder-tls-ca file .*nope\.pem \(ENOENT\); check the path\./);
+
+    // NODE_EXTRA_CA_CERTS that bin/hangar kept from Node's start-up: the connection trusts it as Node would have.
+    const deferred = Symbol.for('hangar.deferredExtraCaCerts');
+    const clientOnly = { cert: files.cert, key: files.key };
+    const g = globalThis as Record<symbol, unknown>;
+    try {
+      const untrusted = await connectBuilder(`buildkit+tcp://127.0.0.1:${port}`, {}, clientOnly).catch((e: unknown) => e);
+      expect(untrusted).toBeInstanceOf(UserError);
+      g[deferred] = path.join(dir, 'ca.pem');
+      const viaExtra = await connectBuilder(`buildkit+tcp://127.0.0.1:${port}`, {}, clientOnly);
+      try {
+        expect((await viaExtra.listWorkers())[0]!.id).toBe('local-test');
+      } finally {
+        viaExtra.close();
+      }
+      // An unreadable file is what Node makes of one: a warning, and no extra roots.
+      g[deferred] = path.join(dir, 'missing-extra.pem');
+      const warnings: string[] = [];
+      const onWarning = (w: Error): void => {
+        warnings.push(w.message);
+      };
+      process.on('warning', onWarning);
+      try {
+        const noExtra = await connectBuilder(`buildkit+tcp://127.0.0.1:${port}`, {}, clientOnly).catch((e: unknown) => e);
+        expect(noExtra).toBeInstanceOf(UserError);
+        await new Promise((r) => setImmediate(r));
+        expect(warnings.join('\n')).toMatch(/Ignoring extra certs from `.*missing-extra\.pem`, load failed: ENOENT/);
+      } finally {
+        process.off('warning', onWarning);
+      }
+    } finally {
+      delete g[deferred];
+    }
   });
 });

@@ -33,6 +33,28 @@ describe('hangar CLI basics', () => {
   });
 });
 
+describe('NODE_EXTRA_CA_CERTS and start-up', () => {
+  // Node loads the file as it starts (a missing one gives a warning); bin/hangar keeps it from Node for
+  // the commands that apply it themselves, and only for those.
+  const env = { NODE_EXTRA_CA_CERTS: `${tmpdir()}/hangar-no-such-ca-file.pem` };
+  const nodeWarning = /Ignoring extra certs from `.*hangar-no-such-ca-file\.pem`/;
+
+  it('is not loaded by Node for build and dockerfile', async () => {
+    const r = await hangar(['dockerfile', 'outline', '-f', 'test/fixtures/dockerfile/arg-forms/Dockerfile'], { env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toMatch(nodeWarning);
+    const b = await hangar(['build', '--secret', 'id=A,src=/nonexistent/a', '.'], { env, cwd: tmpdir() });
+    expect(b.status).toBe(1);
+    expect(b.stderr).not.toMatch(nodeWarning);
+  });
+
+  it('is left to Node for every other command', async () => {
+    const r = await hangar(['--version'], { env });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(nodeWarning);
+  });
+});
+
 describe('hangar output into a closed pipe', () => {
   it('ends quietly when the reader goes away early', async () => {
     const { spawnSync } = await import('node:child_process');

@@ -26,7 +26,7 @@ export async function startServerProcess(
   const base = mkdtempSync(join(tmpdir(), 'hangar-srv-'));
   const dataDir = opts.dataDir ?? join(base, 'data');
   const configHome = opts.configHome ?? join(base, 'config');
-  const child = spawn(process.execPath, [join(ROOT, 'bin/hangar'), 'server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(opts.args ?? [])], {
+  const child = spawn(join(ROOT, 'bin/hangar'), ['server', '--data-dir', dataDir, '--listen', '127.0.0.1:0', ...(opts.args ?? [])], {
     env: { ...process.env, XDG_CONFIG_HOME: configHome, HANGAR_API_TOKEN: '', HANGAR_API_URL: '', ...opts.env },
     // A log file keeps the reading of a busy server's log off the measuring process.
     stdio: ['ignore', 'pipe', opts.logToFile ? openSync(join(base, 'server.log'), 'w') : 'pipe'],

@@ -20,7 +20,7 @@ export interface CliOptions {
 
 export function hangar(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HANGAR_BIN, ...args], {
+    const child = spawn(HANGAR_BIN, args, {
       cwd: opts.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],

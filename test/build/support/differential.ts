@@ -108,8 +108,8 @@ export async function hangarBuild(c: BuildCase, tag: string, extra: string[] = [
   const s = secretArgs(c);
   try {
     return await spawnBuild(
-      process.execPath,
-      [HANGAR_BIN, 'build', '--progress=plain', ...commonArgs(c, tag), ...s.args, ...extra, c.dir],
+      HANGAR_BIN,
+      ['build', '--progress=plain', ...commonArgs(c, tag), ...s.args, ...extra, c.dir],
       { ...process.env, NO_COLOR: '1' },
     );
   } finally {
