@@ -1,5 +1,5 @@
 // NODE_EXTRA_CA_CERTS when bin/hangar kept it from Node's start-up (Node
-// loads the file before any code runs, 40-50 ms on a small machine, and the
+// loads the file before any code runs, 40-70 ms of CPU on a small machine, and the
 // commands bin/hangar does this for make TLS connections only to a
 // buildkit+tcp:// builder). Those connections add the certificates to Node's
 // default roots themselves, as Node would have.
