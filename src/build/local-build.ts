@@ -73,7 +73,7 @@ export interface LocalBuildRequest {
   cwd: string;
 }
 
-/** `-o type=...`: a tarball of the filesystem, or of the image in OCI or Docker layout. */
+/** `-o ...`: the filesystem as a directory or a tarball, or the image as an OCI or Docker layout tarball. */
 export type BuildOutput = { type: 'tar' | 'local'; dest: string } | { type: 'oci' | 'docker'; dest: string; name?: string };
 
 export interface LocalBuildEvents {
@@ -448,8 +448,9 @@ function looksLikeArchive(b: Buffer): boolean {
 }
 
 /**
- * `-o`/`--output`, docker's syntax: `type=tar|oci|docker,dest=FILE[,name=NAME]`.
- * A bare path or type=local (a directory of files) and type=image|registry are refused.
+ * `-o`/`--output`, docker's syntax: a bare DIR or `type=local,dest=DIR` (the
+ * files), `type=tar|oci|docker,dest=FILE[,name=NAME]`. `-` (stdout) and
+ * type=image|registry are refused.
  */
 export function parseOutputSpec(spec: string): BuildOutput {
   const fix =
