@@ -156,11 +156,15 @@ export interface ProgressVertex {
 }
 
 export interface ProgressStatus {
+  /** What the status is about, as the engine words it ("transferring context:", "exporting layers"); what progress shows. */
   id: string;
   vertex: string;
+  /** The action ("transferring", often empty). */
   name: string;
   current: number;
   total: number;
+  /** When the engine sent this update. */
+  timestamp?: Date;
   started?: Date;
   completed?: Date;
 }

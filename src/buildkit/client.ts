@@ -335,7 +335,12 @@ class Client implements BuildKitClient {
   }
 }
 
-function toProgressEvent(msg: StatusUpdate, redactor: SecretRedactor, keysOf: Map<string, Set<string>>, completed: Set<string>): ProgressEvent {
+/**
+ * One Status message as a progress event, with the build's secret values
+ * masked in every text the engine sends: step names, errors, status ids and
+ * names, and RUN output (held back across messages by `keysOf`).
+ */
+export function toProgressEvent(msg: StatusUpdate, redactor: SecretRedactor, keysOf: Map<string, Set<string>>, completed: Set<string>): ProgressEvent {
   const event: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
   for (const l of msg.logs) {
     const key = `${l.vertex}|${l.stream}`;
@@ -365,11 +370,12 @@ function toProgressEvent(msg: StatusUpdate, redactor: SecretRedactor, keysOf: Ma
   }
   for (const s of msg.statuses) {
     event.statuses.push({
-      id: s.ID,
+      id: redactor.redactText(s.ID),
       vertex: s.vertex,
       name: redactor.redactText(s.name),
       current: s.current,
       total: s.total,
+      ...(s.timestamp ? { timestamp: s.timestamp } : {}),
       ...(s.started ? { started: s.started } : {}),
       ...(s.completed ? { completed: s.completed } : {}),
     });

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { createProgressRenderer } from '../../src/cli/output/progress.js';
+import { bytes, createProgressRenderer } from '../../src/cli/output/progress.js';
 import type { ProgressEvent } from '../../src/buildkit/api.js';
+import { toProgressEvent } from '../../src/buildkit/client.js';
+import { SecretRedactor } from '../../src/buildkit/redact.js';
+import type { StatusUpdate } from '../../src/buildkit/status-decode.js';
 
 function sink(isTTY = false) {
   let text = '';
@@ -107,5 +110,146 @@ describe('progress rendering', () => {
     expect(last).toContain('✖ [1] RUN make');
     expect(last).toContain('compiler error');
     expect(last).toContain('error: exit code: 2');
+  });
+});
+
+describe('progress details', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  const vtx = (digest: string, name: string, started?: number, completed?: number, cached = false) => ({
+    digest,
+    name,
+    inputs: [],
+    cached,
+    ...(started !== undefined ? { started: t(started) } : {}),
+    ...(completed !== undefined ? { completed: t(completed) } : {}),
+  });
+  const ev = (e: Partial<ProgressEvent>): ProgressEvent => ({ vertexes: [], statuses: [], logs: [], ...e });
+
+  it('formats byte counts in decimal units with two decimals, as docker does', () => {
+    expect(bytes(0)).toBe('0B');
+    expect(bytes(56)).toBe('56B');
+    expect(bytes(999)).toBe('999B');
+    expect(bytes(1000)).toBe('1.00kB');
+    expect(bytes(275_976_018)).toBe('275.98MB');
+    expect(bytes(3_500_000_000)).toBe('3.50GB');
+  });
+
+  it('reports the completion that lasts when a step completes and starts again at once', () => {
+    vi.useFakeTimers();
+    const writes: string[] = [];
+    const r = createProgressRenderer('plain', { write: (s: string | Uint8Array) => (writes.push(s.toString()), true) }, { now: () => Date.now(), refreshMs: 100 });
+    // The engine computes the context's cache key (a completion of 0 s), then transfers it.
+    r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context')] }));
+    r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context', 0, 0)] }));
+    vi.advanceTimersByTime(5);
+    r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context', 0.001)] }));
+    // A repeat of the first announcement (no start) changes nothing.
+    r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context')] }));
+    vi.advanceTimersByTime(1000);
+    r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context', 0.001, 4.701)] }));
+    vi.advanceTimersByTime(1000);
+    r.finish();
+    expect(writes.join('')).toBe('#1 [internal] load build context\n#1 DONE 4.7s\n');
+  });
+
+  it('reports a step again when it starts again after its DONE was written', () => {
+    const s = sink();
+    const r = createProgressRenderer('plain', s.out, { refreshMs: 0 });
+    r.update(ev({ vertexes: [vtx('sha256:c', 'step', 0, 0.5)] }));
+    r.update(ev({ vertexes: [vtx('sha256:c', 'step', 1)] }));
+    r.update(ev({ vertexes: [vtx('sha256:c', 'step', 1, 3)] }));
+    r.update(ev({ vertexes: [vtx('sha256:c', 'step', 1, 3)] }));
+    r.finish();
+    expect(s.text()).toBe('#1 step\n#1 DONE 0.5s\n#1 DONE 2.0s\n');
+  });
+
+  it('labels statuses by their id, with amounts, times and done, and limits a running one to a line per 5 s or 5%', () => {
+    const s = sink();
+    const r = createProgressRenderer('plain', s.out, { refreshMs: 0 });
+    const st = (id: string, current: number, total: number, at: number, completed?: number) => ({
+      id,
+      vertex: 'sha256:x',
+      name: id.startsWith('transferring') ? 'transferring' : '',
+      current,
+      total,
+      timestamp: t(at),
+      started: t(0),
+      ...(completed !== undefined ? { completed: t(completed) } : {}),
+    });
+    r.update(ev({ vertexes: [vtx('sha256:x', '[internal] load build context', 0)] }));
+    r.update(ev({ statuses: [st('transferring context:', 0, 0, 0)] }));
+    r.update(ev({ statuses: [st('transferring context:', 50_000_000, 0, 2)] })); // under 5 s: no line
+    r.update(ev({ statuses: [st('transferring context:', 120_000_000, 0, 5.2)] }));
+    r.update(ev({ statuses: [st('transferring context:', 275_976_018, 0, 6.4, 6.4)] }));
+    r.update(ev({ statuses: [st('transferring context:', 275_976_018, 0, 6.4, 6.4)] })); // repeated: once
+    r.update(ev({ statuses: [st('sha256:aa', 1_000_000, 10_000_000, 6.5)] }));
+    r.update(ev({ statuses: [st('sha256:aa', 1_200_000, 10_000_000, 6.6)] })); // 2%: no line
+    r.update(ev({ statuses: [st('sha256:aa', 1_600_000, 10_000_000, 6.7)] })); // 6%: a line
+    r.update(ev({ statuses: [st('exporting layers', 0, 0, 8.1, 8.1)] }));
+    r.update(ev({ vertexes: [vtx('sha256:x', '[internal] load build context', 0, 8.1)] }));
+    r.finish();
+    expect(s.text().split('\n')).toEqual([
+      '#1 [internal] load build context',
+      '#1 transferring context:',
+      '#1 transferring context: 120.00MB 5.2s',
+      '#1 transferring context: 275.98MB 6.4s done',
+      '#1 sha256:aa 1.00MB / 10.00MB 6.5s',
+      '#1 sha256:aa 1.60MB / 10.00MB 6.7s',
+      '#1 exporting layers 8.1s done',
+      '#1 DONE 8.1s',
+      '',
+    ]);
+  });
+
+  it('writes one line for the updates of a status that come within one interval', () => {
+    vi.useFakeTimers();
+    const writes: string[] = [];
+    const r = createProgressRenderer('plain', { write: (s: string | Uint8Array) => (writes.push(s.toString()), true) }, { now: () => Date.now(), refreshMs: 100 });
+    const st = (completed?: number) => ({ id: 'writing image sha256:ab', vertex: 'sha256:e', name: '', current: 0, total: 0, timestamp: t(1), started: t(1), ...(completed ? { completed: t(completed) } : {}) });
+    r.update(ev({ vertexes: [vtx('sha256:e', 'exporting to image', 1)] }));
+    r.update(ev({ statuses: [st()] }));
+    vi.advanceTimersByTime(20);
+    r.update(ev({ statuses: [st(1.3)] }));
+    vi.advanceTimersByTime(200);
+    r.finish();
+    expect(writes.join('')).toBe('#1 exporting to image\n#1 writing image sha256:ab 0.3s done\n');
+  });
+
+  it('numbers steps in the order they start, not the order the engine lists them', () => {
+    const s = sink();
+    const r = createProgressRenderer('plain', s.out, { refreshMs: 0 });
+    r.update(ev({ vertexes: [vtx('sha256:run', 'RUN make'), vtx('sha256:from', 'FROM busybox')] }));
+    r.update(ev({ vertexes: [vtx('sha256:from', 'FROM busybox', 0, 0, true)] }));
+    r.update(ev({ vertexes: [vtx('sha256:run', 'RUN make', 1)] }));
+    r.update(ev({ vertexes: [vtx('sha256:run', 'RUN make', 1, 2)] }));
+    r.finish();
+    expect(s.text()).toBe('#1 FROM busybox\n#1 CACHED\n#2 RUN make\n#2 DONE 1.0s\n');
+  });
+
+  it('shows a transfer without a total as its count on a terminal', () => {
+    const s = sink(true);
+    const r = createProgressRenderer('tty', s.out, { refreshMs: 0 });
+    r.update(ev({ vertexes: [vtx('sha256:x', '[internal] load build context', 0)] }));
+    r.update(ev({ statuses: [{ id: 'transferring context:', vertex: 'sha256:x', name: 'transferring', current: 12_345_678, total: 0, started: t(0) }] }));
+    expect(s.text()).toContain('[1] [internal] load build context 12.35MB');
+    r.finish();
+  });
+
+  it("masks the build's secrets in every text of a status message", () => {
+    const secret = 'hunter2-value';
+    const redactor = new SecretRedactor([Buffer.from(secret)]);
+    const msg: StatusUpdate = {
+      vertexes: [{ digest: 'sha256:v', inputs: [], name: `RUN echo ${secret}`, cached: false, error: `failed: ${secret}` }],
+      statuses: [{ ID: `naming to ${secret}`, vertex: 'sha256:v', name: `doing ${secret}`, current: 0, total: 0 }],
+      logs: [{ vertex: 'sha256:v', stream: 1, msg: Buffer.from(`out ${secret}\n`) }],
+    };
+    const event = toProgressEvent(msg, redactor, new Map(), new Set());
+    const text = JSON.stringify(event, (_k, v: unknown) => (v && typeof v === 'object' && (v as { type?: string }).type === 'Buffer' ? Buffer.from((v as { data: number[] }).data).toString() : v));
+    expect(text).not.toContain(secret);
+    expect(event.statuses[0]!.id).toBe('naming to ****');
+    expect(event.vertexes[0]!.name).toBe('RUN echo ****');
   });
 });

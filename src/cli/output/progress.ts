@@ -7,7 +7,7 @@
 // secret redactor (the client redacts before calling onProgress), or write
 // cursor movements to anything but a terminal.
 import type { Writable } from 'node:stream';
-import type { ProgressEvent } from '../../buildkit/api.js';
+import type { ProgressEvent, ProgressStatus } from '../../buildkit/api.js';
 
 export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json';
 
@@ -36,6 +36,7 @@ export interface RendererOptions {
 
 interface StepState {
   digest: string;
+  /** The step's number in the output, given when it first starts; 0 before. */
   index: number;
   name: string;
   cached: boolean;
@@ -44,8 +45,16 @@ interface StepState {
   error?: string;
   tail: string[];
   partial: string;
-  statuses: Map<string, { name: string; current: number; total: number; done: boolean }>;
+  statuses: Map<string, StatusState>;
   announced: boolean;
+  /** The completion time a DONE line was written for (plain output). */
+  reported?: number;
+}
+
+interface StatusState {
+  current: number;
+  total: number;
+  done: boolean;
 }
 
 export function createProgressRenderer(mode: ProgressMode, out: ProgressOutput, options: RendererOptions = {}): ProgressRenderer {
@@ -57,25 +66,33 @@ export function createProgressRenderer(mode: ProgressMode, out: ProgressOutput, 
 
 class Steps {
   readonly byDigest = new Map<string, StepState>();
+  /** Steps are numbered as they first start (the engine lists a build's vertices in no particular order). */
+  #numbered = 0;
   constructor(readonly tailLines: number) {}
 
   apply(event: ProgressEvent): { step: StepState; lines: string[]; stream: number }[] {
     for (const v of event.vertexes) {
       let s = this.byDigest.get(v.digest);
       if (!s) {
-        s = { digest: v.digest, index: this.byDigest.size + 1, name: v.name, cached: false, tail: [], partial: '', statuses: new Map(), announced: false };
+        s = { digest: v.digest, index: 0, name: v.name, cached: false, tail: [], partial: '', statuses: new Map(), announced: false };
         this.byDigest.set(v.digest, s);
       }
       s.name = v.name;
+      // Each update carries the vertex's whole state. A vertex can complete and
+      // start again (the engine computes its cache key, then runs it): its new
+      // start clears the completion. An update without a start after one with
+      // a start repeats the vertex's first announcement and changes nothing.
+      if (s.started !== undefined && !v.started) continue;
       s.cached = v.cached;
-      if (v.started) s.started = v.started.getTime();
-      if (v.completed) s.completed = v.completed.getTime();
+      s.started = v.started?.getTime();
+      s.completed = v.completed?.getTime();
+      if (s.index === 0 && (s.started !== undefined || s.cached || s.completed !== undefined)) s.index = ++this.#numbered;
       if (v.error) s.error = v.error;
     }
     for (const st of event.statuses) {
       const s = this.byDigest.get(st.vertex);
       if (!s) continue;
-      s.statuses.set(st.id, { name: st.name, current: st.current, total: st.total, done: st.completed !== undefined });
+      s.statuses.set(st.id, { current: st.current, total: st.total, done: st.completed !== undefined });
     }
     const newLines: { step: StepState; lines: string[]; stream: number }[] = [];
     for (const l of event.logs) {
@@ -91,8 +108,10 @@ class Steps {
     return newLines;
   }
 
+  /** Every step: those that started in their numbers' order, then the others. */
   list(): StepState[] {
-    return [...this.byDigest.values()];
+    const order = (s: StepState): number => (s.index === 0 ? Number.MAX_SAFE_INTEGER : s.index);
+    return [...this.byDigest.values()].sort((a, b) => order(a) - order(b));
   }
 }
 
@@ -100,10 +119,23 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
-function bytes(n: number): string {
-  if (n < 1024) return `${n}B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}kB`;
-  return `${(n / 1024 / 1024).toFixed(1)}MB`;
+/** A byte count in decimal units with two decimals, as docker prints them ("56B", "275.98MB"). */
+export function bytes(n: number): string {
+  if (n < 1000) return `${n}B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let v = n / 1000;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${v.toFixed(2)}${units[u]}`;
+}
+
+/** A status's amount: "current / total", or the current count when there is no total, or nothing. */
+function amount(st: { current: number; total: number }, sep = ' / '): string {
+  if (st.total) return `${bytes(st.current)}${sep}${bytes(st.total)}`;
+  return st.current ? bytes(st.current) : '';
 }
 
 /**
@@ -113,46 +145,131 @@ function bytes(n: number): string {
  */
 const PLAIN_WRITE_MS = 100;
 
+/**
+ * A running status (a context transfer, a layer export) gets a line when it
+ * first shows, then again when it has moved 5% of its total or 5 s have
+ * passed on the engine's clock, and when it ends; docker's plain printer
+ * uses the same limits.
+ */
+const STATUS_LINE_MS = 5000;
+const STATUS_LINE_SHARE = 0.05;
+
+/** Text to write, a step whose completion line is decided when the text is written, or text made then. */
+type PlainItem = string | StepState | (() => string);
+
 class PlainProgress implements ProgressRenderer {
   readonly #steps = new Steps(0);
-  readonly #reported = new Set<string>();
-  #pending = '';
+  #pending: PlainItem[] = [];
   #lastWrite = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** When each step's latest completion reached this renderer. */
+  readonly #completedAt = new Map<StepState, number>();
+  /** The last line written for each status (vertex and status id): its count, engine time, and whether it said done. */
+  readonly #statusLines = new Map<string, { current: number; at: number; done: boolean }>();
+  /** Statuses updated since the last write: their latest update, written (or not) when the text is. */
+  readonly #statusPending = new Map<string, { step: StepState; status: ProgressStatus }>();
   constructor(
     readonly out: ProgressOutput,
     readonly options: RendererOptions,
   ) {}
 
-  /** Writes `text` now if nothing was written in the last interval, else with what follows when it ends. */
-  #emit(text: string): void {
-    if (!text) return;
-    this.#pending += text;
-    if (this.#timer) return;
-    const every = this.options.refreshMs ?? PLAIN_WRITE_MS;
-    const wait = this.#lastWrite + every - this.#now();
-    if (every <= 0 || wait <= 0) this.#flush();
-    else this.#timer = setTimeout(() => this.#flush(), wait);
+  get #every(): number {
+    return this.options.refreshMs ?? PLAIN_WRITE_MS;
   }
 
-  #flush(): void {
+  /** Writes `items` now if nothing was written in the last interval, else with what follows when it ends. */
+  #emit(items: PlainItem[]): void {
+    if (items.length === 0) return;
+    this.#pending.push(...items);
+    if (this.#timer) return;
+    const wait = this.#lastWrite + this.#every - this.#now();
+    if (this.#every <= 0 || wait <= 0) this.#flush(false);
+    else this.#timer = setTimeout(() => this.#flush(false), wait);
+  }
+
+  /**
+   * Writes what is pending. A step's DONE is held until it is one interval
+   * old (and what follows it with it): the engine may start the step again
+   * at once (it computed the cache key, now it runs the step), and only the
+   * completion that lasts is reported, with its own duration.
+   */
+  #flush(final: boolean): void {
     this.#timer = undefined;
-    if (!this.#pending) return;
-    this.out.write(this.#pending);
-    this.#pending = '';
-    this.#lastWrite = this.#now();
+    const now = this.#now();
+    let text = '';
+    let i = 0;
+    for (; i < this.#pending.length; i++) {
+      const item = this.#pending[i]!;
+      if (typeof item === 'string') {
+        text += item;
+        continue;
+      }
+      if (typeof item === 'function') {
+        text += item();
+        continue;
+      }
+      const age = now - (this.#completedAt.get(item) ?? -Infinity);
+      if (!final && this.#every > 0 && age < this.#every && this.#unreported(item) && !item.cached && !item.error) {
+        this.#timer = setTimeout(() => this.#flush(false), this.#every - age);
+        break;
+      }
+      text += this.#completion(item);
+    }
+    this.#pending = this.#pending.slice(i);
+    if (!text) return;
+    this.out.write(text);
+    this.#lastWrite = now;
+  }
+
+  #unreported(s: StepState): boolean {
+    return s.completed !== undefined && s.reported !== s.completed;
   }
 
   #now(): number {
     return (this.options.now ?? Date.now)();
   }
 
+  /** The step's CACHED, ERROR or DONE line, once per completion, if it is still complete. */
+  #completion(s: StepState): string {
+    if (!this.#unreported(s)) return '';
+    s.reported = s.completed;
+    let text = this.#partial(s);
+    if (s.error) text += `#${s.index} ERROR: ${s.error}\n`;
+    else if (s.cached) text += `#${s.index} CACHED\n`;
+    else text += `#${s.index} DONE ${seconds(s.completed! - (s.started ?? s.completed!))}\n`;
+    return text;
+  }
+
+  /** The latest update of status `key`, as a line if one is due (see STATUS_LINE_MS), else ''. */
+  #statusLine(key: string): string {
+    const latest = this.#statusPending.get(key);
+    if (!latest) return '';
+    this.#statusPending.delete(key);
+    const { step: s, status: st } = latest;
+    const last = this.#statusLines.get(key);
+    const done = st.completed !== undefined;
+    const at = (st.timestamp ?? st.completed ?? new Date(this.#now())).getTime();
+    if (last) {
+      if (last.done) return '';
+      const moved = st.total > 0 && (st.current - last.current) / st.total >= STATUS_LINE_SHARE;
+      if (!done && !moved && at - last.at < STATUS_LINE_MS) return '';
+    }
+    this.#statusLines.set(key, { current: st.current, at, done });
+    const amt = amount(st);
+    let tail = '';
+    if (st.started) {
+      const took = ((st.completed ?? st.timestamp)?.getTime() ?? at) - st.started.getTime();
+      if (took > 10) tail = ` ${seconds(took)}`;
+    }
+    if (done) tail += ' done';
+    return `#${s.index} ${st.id}${amt ? ` ${amt}` : ''}${tail}\n`;
+  }
+
   update(event: ProgressEvent): void {
-    // Only the steps this event names can change; remember which of them had already completed.
-    const completedBefore = new Set<string>();
-    for (const v of event.vertexes) if (this.#steps.byDigest.get(v.digest)?.completed !== undefined) completedBefore.add(v.digest);
     const lines = this.#steps.apply(event);
     // Lines are gathered and written together: every line is a write to a pipe or file otherwise.
+    const items: PlainItem[] = [];
+    const later: StepState[] = [];
     let text = '';
     for (const v of event.vertexes) {
       const s = this.#steps.byDigest.get(v.digest)!;
@@ -160,22 +277,35 @@ class PlainProgress implements ProgressRenderer {
         s.announced = true;
         text += `#${s.index} ${s.name}\n`;
       }
-      if (s.completed !== undefined && !completedBefore.has(v.digest) && !this.#reported.has(s.digest)) {
-        this.#reported.add(s.digest);
-        text += this.#partial(s);
-        if (s.error) text += `#${s.index} ERROR: ${s.error}\n`;
-        else if (s.cached) text += `#${s.index} CACHED\n`;
-        else text += `#${s.index} DONE ${seconds(s.completed - (s.started ?? s.completed))}\n`;
+      if (!this.#unreported(s)) continue;
+      // A cached or failed step is final: its line follows its name. A DONE
+      // follows the step's last output and statuses.
+      if (s.cached || s.error) {
+        items.push(text, s);
+        text = '';
+      } else if (!later.includes(s)) {
+        later.push(s);
+        this.#completedAt.set(s, this.#now());
       }
     }
     for (const { step, lines: ls } of lines) {
       for (const line of ls) text += `#${step.index} ${line}\n`;
     }
     for (const st of event.statuses) {
-      const s = this.#steps.byDigest.get(st.vertex);
-      if (s && st.completed) text += `#${s.index} ${st.name}${st.total ? ` ${bytes(st.current)} / ${bytes(st.total)}` : ''} done\n`;
+      const step = this.#steps.byDigest.get(st.vertex);
+      if (!step) continue;
+      // Updates that come before the next write make one line, as in docker's printer.
+      const key = `${st.vertex}|${st.id}`;
+      const queued = this.#statusPending.has(key);
+      this.#statusPending.set(key, { step, status: st });
+      if (queued) continue;
+      if (text) items.push(text);
+      text = '';
+      items.push(() => this.#statusLine(key));
     }
-    this.#emit(text);
+    if (text) items.push(text);
+    items.push(...later);
+    this.#emit(items);
   }
 
   /** A step's unfinished last output line, as a line of its own (once). */
@@ -188,11 +318,14 @@ class PlainProgress implements ProgressRenderer {
 
   finish(error?: string): void {
     clearTimeout(this.#timer);
-    let text = '';
-    for (const s of this.#steps.list()) text += this.#partial(s);
-    if (error) text += `ERROR: ${error}\n`;
-    this.#pending += text;
-    this.#flush();
+    // The steps' unfinished lines, then the error: after any DONE still held
+    // (a DONE writes its step's unfinished line first).
+    this.#pending.push(() => {
+      let text = '';
+      for (const s of this.#steps.list()) text += this.#partial(s);
+      return error ? `${text}ERROR: ${error}\n` : text;
+    });
+    this.#flush(true);
   }
 }
 
@@ -289,8 +422,8 @@ class TtyProgress implements ProgressRenderer {
       else mark = '✔';
       if (s.cached) time = 'CACHED';
       else if (s.started !== undefined) time = seconds((s.completed ?? now) - s.started);
-      const progress = [...s.statuses.values()].find((st) => !st.done && st.total > 0);
-      const extra = progress ? ` ${bytes(progress.current)}/${bytes(progress.total)}` : '';
+      const progress = [...s.statuses.values()].find((st) => !st.done && (st.total > 0 || st.current > 0));
+      const extra = progress ? ` ${amount(progress, '/')}` : '';
       // The name gives way to the timer, which must stay visible.
       const room = Math.max(10, width - 2 - time.length);
       let name = `${mark} [${s.index}] ${s.name}${extra}`;
