@@ -277,8 +277,11 @@ export interface ServerStream<I, O> extends ServerCall {
   send(message: O): Promise<void>;
   /** Sends an already-marshaled message. */
   sendBytes(bytes: Uint8Array): Promise<void>;
-  /** Sends a message already framed (5-byte gRPC prefix included), without copying it. */
-  sendFramed(framed: Buffer): Promise<void>;
+  /**
+   * Sends a message already framed (5-byte gRPC prefix included), without
+   * copying it; `written` is called once its bytes have been written out.
+   */
+  sendFramed(framed: Buffer, written?: () => void): Promise<void>;
 }
 
 type Handler = (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders) => Promise<void>;
@@ -333,7 +336,7 @@ export class GrpcServer {
         requests: { [Symbol.asyncIterator]: () => requests() },
         send: (message) => writeFrame(stream, encode(message)),
         sendBytes: (bytes) => writeFrame(stream, bytes),
-        sendFramed: (framed) => writeRaw(stream, framed),
+        sendFramed: (framed, written) => writeRaw(stream, framed, false, written),
       });
     });
   }
@@ -400,8 +403,10 @@ const WRITE_OVERHEAD = 512;
 const inFlight = new WeakMap<http2.ServerHttp2Stream, { bytes: number; waiters: (() => void)[] }>();
 
 // Waiting on write callbacks (not only 'drain') bounds memory by what the
-// peer has actually accepted, however fast we read files.
-function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer, wipeWhenWritten = false): Promise<void> {
+// peer has actually accepted, however fast we read files. A write's callback
+// runs once the socket has written its bytes (or the stream failed), so
+// `framed` may be wiped or reused from then on.
+function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer, wipeWhenWritten = false, written?: () => void): Promise<void> {
   return new Promise((resolve, reject) => {
     if (stream.destroyed || stream.closed) return reject(new GrpcError(GrpcStatus.CANCELLED, 'the peer closed the stream'));
     let state = inFlight.get(stream);
@@ -415,6 +420,7 @@ function writeRaw(stream: http2.ServerHttp2Stream, framed: Buffer, wipeWhenWritt
     st.bytes += framed.length + WRITE_OVERHEAD;
     stream.write(framed, () => {
       if (wipeWhenWritten) framed.fill(0);
+      written?.();
       st.bytes -= framed.length + WRITE_OVERHEAD;
       if (st.bytes <= MAX_IN_FLIGHT) st.waiters.splice(0).forEach((w) => w());
     });

@@ -96,7 +96,7 @@ export class BuildSession {
         if (dir.excludePatterns && dir.excludePatterns.length > 0 && !override) excludes = dir.excludePatterns;
         const stats = await sendDirectory(
           dir.dir,
-          { packets: call.requests, sendFramed: (f) => call.sendFramed(f) },
+          { packets: call.requests, sendFramed: (f, written) => call.sendFramed(f, written) },
           { includePatterns: list('include-patterns'), excludePatterns: excludes, followPaths: list('followpaths') },
           call.signal,
         );

@@ -1,6 +1,7 @@
 // The sender against a local receiver: every file's bytes arrive intact and
 // in order however the packets were batched, the listing matches the walk,
 // and a no-op sync sends no contents.
+import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -19,7 +20,7 @@ beforeAll(() => {
     mkdirSync(path.join(dir, `d${i % 7}`), { recursive: true });
     // Sizes around the chunk and read-batch boundaries, and many tiny files.
     const size = i % 50 === 0 ? DATA_CHUNK * (i % 11) + (i % 3) : i % 97;
-    const data = Buffer.alloc(size, i % 251);
+    const data = randomBytes(size);
     if (size >= 4) data.writeUInt32BE(i, 0);
     writeFileSync(path.join(dir, rel), data);
     contents.set(rel, data);
@@ -32,7 +33,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A receiver that asks for every regular file (or none) and records what it got. */
-async function receive(requestFiles: boolean) {
+async function receive(requestFiles: boolean, lateWrites = false) {
   const queue: Packet[] = [];
   let wake: (() => void) | undefined;
   const toSender = (p: MessageInitShape<typeof PacketSchema>): void => {
@@ -58,8 +59,31 @@ async function receive(requestFiles: boolean) {
         }
       },
     },
-    sendFramed: async (framed) => {
+    sendFramed: async (framed, written) => {
       writes++;
+      if (!lateWrites) {
+        deliver(framed);
+        written?.();
+        await new Promise((r) => setImmediate(r));
+        return;
+      }
+      // Like a socket: the bytes are read when the write happens, a few writes later.
+      socket.push({ framed, written });
+      if (socket.length === 1) setImmediate(pump);
+      if (socket.length > 8) await new Promise<void>((r) => (socketRoom = r));
+    },
+  };
+  let socketRoom: (() => void) | undefined;
+  const socket: { framed: Buffer; written?: () => void }[] = [];
+  const pump = (): void => {
+    const w = socket.shift();
+    if (!w) return;
+    deliver(w.framed);
+    w.written?.();
+    if (socket.length <= 8) socketRoom?.();
+    if (socket.length > 0) setTimeout(pump, w.framed.length % 3);
+  };
+  const deliver = (framed: Buffer): void => {
       for (let o = 0; o < framed.length; ) {
         const n = framed.readUInt32BE(o + 1);
         const p = fromBinary(PacketSchema, framed.subarray(o + 5, o + 5 + n));
@@ -84,8 +108,6 @@ async function receive(requestFiles: boolean) {
           else if (--open === 0) toSender({ type: T.PACKET_FIN });
         }
       }
-      await new Promise((r) => setImmediate(r));
-    },
   };
   const stats = await sendDirectory(dir, stream, {});
   return { stats, listing, received, writes, packets };
@@ -102,6 +124,15 @@ describe('sending a directory', () => {
     expect(r.stats.filesSent).toBe(contents.size);
     expect(r.stats.bytesSent).toBe([...contents.values()].reduce((n, b) => n + b.length, 0));
     expect(r.writes).toBeLessThan(r.packets / 3);
+  });
+
+  it('reuses no buffer before its write is done', async () => {
+    // The receiver reads each buffer only when it is "written", some writes
+    // after it was handed over: a buffer refilled before then would arrive
+    // with another chunk's bytes.
+    const r = await receive(true, true);
+    expect(r.received.size).toBe(contents.size);
+    for (const [rel, data] of contents) expect(Buffer.concat(r.received.get(rel)!).equals(data), rel).toBe(true);
   });
 
   it('sends no contents when the receiver already has everything', async () => {

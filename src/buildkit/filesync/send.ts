@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { FsPacket } from '../messages.js';
 import { GrpcError, GrpcStatus } from '../grpc.js';
 import { PatternMatcher } from './dockerignore.js';
-import { encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, int64Of, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
+import { BufferPool, dataFrameSize, encodeControlPacket, encodeStatPacket, framedDataPacket, int64Halves, int64Of, newWireStat, PacketBatcher, PacketType, type StatFields, type WireStat } from './wire.js';
 
 export { framedDataPacket, type StatFields } from './wire.js';
 
@@ -58,8 +58,12 @@ export interface SendStats {
 /** The two directions of a DiffCopy stream, as the session gives them. */
 export interface PacketStream {
   packets: AsyncIterable<FsPacket>;
-  /** Sends packets already framed for gRPC (possibly several in one buffer); resolves when more may be sent. */
-  sendFramed(framed: Buffer): Promise<void>;
+  /**
+   * Sends packets already framed for gRPC (possibly several in one buffer);
+   * resolves when more may be sent, and calls `written` once the buffer has
+   * been written out (not before: it is reused then).
+   */
+  sendFramed(framed: Buffer, written?: () => void): Promise<void>;
 }
 
 /** Converts a Unix st_mode to Go's os.FileMode as fsutil sends it. */
@@ -343,7 +347,9 @@ const LSTAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
 export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal): Promise<SendStats> {
   const stats: SendStats = { entries: 0, filesSent: 0, bytesSent: 0 };
   const started = performance.now();
-  const out = new PacketBatcher((framed) => stream.sendFramed(framed));
+  const out = new PacketBatcher((framed, written) => stream.sendFramed(framed, written));
+  // Chunk frames of large files, reused once written (see BufferPool).
+  const frames = new BufferPool(dataFrameSize(DATA_CHUNK), 2 * FILE_WORKERS * CHUNKS_PER_READ);
   // By file id: the path of each regular file BuildKit may ask for ('' for other entries) and its size.
   const fileAbs: string[] = [];
   const fileSize: number[] = [];
@@ -424,7 +430,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
       if (abs === undefined || abs === '') throw new GrpcError(GrpcStatus.INVALID_ARGUMENT, `the builder asked for unknown file id ${id}`);
       fileAbs[id] = '';
       if (fileSize[id]! < DATA_CHUNK) await sendSmallFile(abs, id, out, stats);
-      else await sendFile(abs, id, out, stats, signal);
+      else await sendFile(abs, id, out, frames, stats, signal);
     }
   };
   await Promise.all(Array.from({ length: FILE_WORKERS }, worker));
@@ -437,11 +443,11 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
   return stats;
 }
 
-async function sendFile(abs: string, id: number, out: PacketBatcher, stats: SendStats, signal?: AbortSignal): Promise<void> {
+async function sendFile(abs: string, id: number, out: PacketBatcher, pool: BufferPool, stats: SendStats, signal?: AbortSignal): Promise<void> {
   const handle = await open(abs, 'r').catch(() => undefined);
   if (handle) {
     try {
-      await sendChunks(handle, id, out, stats, signal);
+      await sendChunks(handle, id, out, pool, stats, signal);
     } finally {
       await handle.close();
     }
@@ -454,29 +460,44 @@ async function sendFile(abs: string, id: number, out: PacketBatcher, stats: Send
  * Reads up to CHUNKS_PER_READ chunks with one readv straight into their
  * packets' frames; a file that changed size since the walk is sent as read.
  */
-async function sendChunks(handle: FileHandle, id: number, out: PacketBatcher, stats: SendStats, signal?: AbortSignal): Promise<void> {
+async function sendChunks(handle: FileHandle, id: number, out: PacketBatcher, pool: BufferPool, stats: SendStats, signal?: AbortSignal): Promise<void> {
   const { size } = await handle.stat();
   let remaining = size;
   for (;;) {
     if (signal?.aborted) throw new GrpcError(GrpcStatus.CANCELLED, 'the build was cancelled');
-    const frames: { frame: Buffer; dataOffset: number; want: number }[] = [];
+    const frames: { space: Buffer; frame: Buffer; dataOffset: number; want: number }[] = [];
     let left = remaining > 0 ? remaining : DATA_CHUNK;
     for (let i = 0; i < CHUNKS_PER_READ && left > 0; i++) {
       const want = Math.min(DATA_CHUNK, left);
-      frames.push({ ...framedDataPacket(id, want), want });
+      const space = pool.take();
+      frames.push({ space, ...framedDataPacket(id, want, space), want });
       left -= want;
     }
-    const { bytesRead } = await handle.readv(
-frames.map((f) => f.frame.subarray(f.dataOffset, f.dataOffset + f.want)));
-    if (bytesRead === 0) break;
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.readv(frames.map((f) => f.frame.subarray(f.dataOffset, f.dataOffset + f.want))));
+    } catch (err) {
+      for (const f of frames) pool.give(f.space);
+      throw err;
+    }
     let got = bytesRead;
     for (const f of frames) {
-      if (got <= 0) break;
-      const n = Math.min(got, f.want);
-      const wait = n === f.want ? out.push(f.frame) : out.pushData(id, f.frame.subarray(f.dataOffset, f.dataOffset + n));
-      if (wait) await wait;
+      const n = Math.min(Math.max(got, 0), f.want);
       got -= n;
+      if (n === 0) {
+        pool.give(f.space);
+        continue;
+      }
+      // A whole chunk goes out as read, its buffer back in the pool once written; a short one is copied.
+      let wait: Promise<void> | undefined;
+      if (n === f.want) wait = out.push(f.frame, () => pool.give(f.space));
+      else {
+        wait = out.pushData(id, f.frame.subarray(f.dataOffset, f.dataOffset + n));
+        pool.give(f.space);
+      }
+      if (wait) await wait;
     }
+    if (bytesRead === 0) break;
     stats.bytesSent += bytesRead;
     remaining -= bytesRead;
   }

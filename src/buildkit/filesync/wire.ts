@@ -275,17 +275,54 @@ function writeDataPacketHead(buf: Buffer, off: number, id: number, dataLength: n
   return off;
 }
 
+/** The longest head of a DATA packet (frame prefix, type, a 64-bit id, data tag and length). */
+const MAX_DATA_HEAD = 5 + 2 + 1 + 10 + 1 + 10;
+
 /**
  * A gRPC-framed DATA packet (field 1 type, 3 ID, 4 data) with room for
  * `dataLength` bytes at `dataOffset`: file bytes are read straight into it.
+ * The frame is made in `space` when given and big enough.
  */
-export function framedDataPacket(id: number, dataLength: number): { frame: Buffer; dataOffset: number } {
-  const frame = Buffer.allocUnsafe(dataPacketHeadSize(id, dataLength) + dataLength);
+export function framedDataPacket(id: number, dataLength: number, space?: Buffer): { frame: Buffer; dataOffset: number } {
+  const size = dataPacketHeadSize(id, dataLength) + dataLength;
+  const frame = space && space.length >= size ? space.subarray(0, size) : Buffer.allocUnsafe(size);
   return { frame, dataOffset: writeDataPacketHead(frame, 0, id, dataLength) };
 }
 
-/** Where framed packets go: resolves once the stream can take more. */
-export type FramedSink = (framed: Buffer) => Promise<void>;
+/**
+ * Where framed packets go: resolves once the stream can take more, and calls
+ * `written` once the bytes have been written out (the buffer may be reused then).
+ */
+export type FramedSink = (framed: Buffer, written: () => void) => Promise<void>;
+
+/**
+ * Buffers of one size handed back once written, so sending a large context
+ * reuses a few megabytes instead of allocating one buffer per chunk: Node
+ * collects such buffers only after tens of megabytes of them pile up.
+ */
+export class BufferPool {
+  readonly #free: Buffer[] = [];
+  constructor(
+    readonly size: number,
+    readonly keep: number,
+  ) {}
+
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafe(this.size);
+  }
+
+  /** Returns a buffer that nothing reads or writes any more. */
+  give(buf: Buffer): void {
+    if (buf.length === this.size && this.#free.length < this.keep) this.#free.push(buf);
+  }
+}
+
+/** Room for one DATA packet of `dataLength` bytes at most, for BufferPool. */
+export function dataFrameSize(dataLength: number): number {
+  return MAX_DATA_HEAD + dataLength;
+}
+
+const NOTHING = (): void => undefined;
 
 /** A batch is cut at this size; a STAT packet is ~50 bytes. */
 const BATCH_BYTES = 64 * 1024;
@@ -305,6 +342,8 @@ const COPY_OUT_BYTES = 8 * 1024;
  */
 export class PacketBatcher {
   readonly #sink: FramedSink;
+  /** Batch buffers given away whole come back here once written. */
+  readonly #batches = new BufferPool(BATCH_CAPACITY, 32);
   #buf: Buffer | undefined;
   #len = 0;
   #tail: Promise<void> = Promise.resolve();
@@ -318,16 +357,22 @@ export class PacketBatcher {
   /**
    * Queues one framed packet. Returns a promise only when the caller must
    * wait (a full batch or a large frame is on its way); undefined otherwise,
-   * which spares a microtask per packet on a listing of many thousands.
+   * which spares a microtask per packet on a listing of many thousands. A large one is written as it is, and
+   * `written` is called once it has been (at once for a small one, which is
+   * copied).
    */
-  push(framed: Buffer): Promise<void> | undefined {
-    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+  push(framed: Buffer, written: () => void = NOTHING): Promise<void> | undefined {
+    if (this.#failure !== undefined) {
+      written();
+      return Promise.reject(this.#failure);
+    }
     if (framed.length >= DIRECT_BYTES) {
       this.#cut();
-      return this.#enqueue(framed);
+      return this.#enqueue(framed, written);
     }
     const buf = this.#room(framed.length);
     framed.copy(buf, this.#len);
+    written();
     return this.#advance(framed.length);
   }
 
@@ -358,7 +403,7 @@ export class PacketBatcher {
 
   #room(n: number): Buffer {
     if (this.#buf !== undefined && this.#len + n > this.#buf.length) this.#cut();
-    this.#buf ??= Buffer.allocUnsafe(Math.max(BATCH_CAPACITY, n));
+    this.#buf ??= n <= BATCH_CAPACITY ? this.#batches.take() : Buffer.allocUnsafe(n);
     return this.#buf;
   }
 
@@ -369,7 +414,7 @@ export class PacketBatcher {
       // while it is under its in-flight limit, but the bytes reach the socket
       // only when I/O runs. Without this a synchronous walk would hold the
       // whole listing back until it ends, and the builder would start late.
-      const accepted = this.#enqueue(this.#take());
+      const accepted = this.#enqueue(...this.#take());
       return Promise.all([accepted, new Promise<void>((resolve) => setImmediate(resolve))]).then(() => undefined);
     }
     if (!this.#scheduled) {
@@ -383,7 +428,7 @@ export class PacketBatcher {
   }
 
   #cut(): void {
-    if (this.#len > 0) this.#enqueue(this.#take()).catch(() => undefined);
+    if (this.#len > 0) this.#enqueue(...this.#take()).catch(() => undefined);
   }
 
   /**
@@ -392,17 +437,23 @@ export class PacketBatcher {
    * memory grow with the stream's in-flight window), a larger one is given
    * away whole and a new buffer is made for the next.
    */
-  #take(): Buffer {
+  #take(): [Buffer, () => void] {
     const buf = this.#buf!;
     const len = this.#len;
     this.#len = 0;
-    if (len < COPY_OUT_BYTES) return Buffer.from(buf.subarray(0, len));
+    if (len < COPY_OUT_BYTES) return [Buffer.from(buf.subarray(0, len)), NOTHING];
     this.#buf = undefined;
-    return buf.subarray(0, len);
+    return [buf.subarray(0, len), () => this.#batches.give(buf)];
   }
 
-  #enqueue(buf: Buffer): Promise<void> {
-    const next = this.#tail.then(() => this.#sink(buf));
+  #enqueue(buf: Buffer, written: () => void): Promise<void> {
+    const next = this.#tail.then(
+      () => this.#sink(buf, written),
+      (err: unknown) => {
+        written();
+        throw err;
+      },
+    );
     this.#tail = next.catch((err: unknown) => {
       this.#failure ??= err;
       throw err;
