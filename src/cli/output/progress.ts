@@ -293,7 +293,7 @@ class PlainProgress implements ProgressRenderer {
     }
     for (const st of event.statuses) {
       const step = this.#steps.byDigest.get(st.vertex);
-      if (!step) continue;
+      if (!step || step.index === 0) continue;
       // Updates that come before the next write make one line, as in docker's printer.
       const key = `${st.vertex}|${st.id}`;
       const queued = this.#statusPending.has(key);
