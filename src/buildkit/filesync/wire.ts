@@ -357,9 +357,9 @@ export class PacketBatcher {
   /**
    * Queues one framed packet. Returns a promise only when the caller must
    * wait (a full batch or a large frame is on its way); undefined otherwise,
-   * which spares a microtask per packet on a listing of many thousands. A large one is written as it is, and
-   * `written` is called once it has been (at once for a small one, which is
-   * copied).
+   * which spares a microtask per packet on a listing of many thousands.
+   * A large packet is written as it is and `written` called once it has
+   * been; a small one is copied into the batch and `written` called at once.
    */
   push(framed: Buffer, written: () => void = NOTHING): Promise<void> | undefined {
     if (this.#failure !== undefined) {
@@ -435,7 +435,8 @@ export class PacketBatcher {
    * The queued bytes, handed over: a small partial batch is copied out so the
    * buffer is reused (a big buffer held for a few bytes each turn would let
    * memory grow with the stream's in-flight window), a larger one is given
-   * away whole and a new buffer is made for the next.
+   * away whole, back in the pool once written, and the next batch takes
+   * another from the pool.
    */
   #take(): [Buffer, () => void] {
     const buf = this.#buf!;
