@@ -10,6 +10,13 @@ function sink(isTTY = false) {
   return { out: { isTTY, columns: 80, write: (s: string | Uint8Array) => ((text += s.toString()), true) }, text: () => text };
 }
 
+/** A plain renderer on the (fake) clock, writing at most every 100 ms; `writes` holds each write. */
+function timedPlain() {
+  const writes: string[] = [];
+  const out = { isTTY: false, write: (s: string | Uint8Array) => (writes.push(s.toString()), true) };
+  return { writes, r: createProgressRenderer('plain', out, { now: () => Date.now(), refreshMs: 100 }) };
+}
+
 const t = (s: number) => new Date(1_700_000_000_000 + s * 1000);
 const events: ProgressEvent[] = [
   { vertexes: [{ digest: 'sha256:a', name: '[1/2] FROM busybox', inputs: [], cached: true, started: t(0), completed: t(0) }], statuses: [], logs: [] },
@@ -36,9 +43,7 @@ describe('progress rendering', () => {
 
     it('writes the first update at once, gathers the next ones until the interval ends, and loses nothing at the end', () => {
       vi.useFakeTimers();
-      const writes: string[] = [];
-      const out = { isTTY: false, write: (s: string | Uint8Array) => (writes.push(s.toString()), true) };
-      const r = createProgressRenderer('plain', out, { now: () => Date.now(), refreshMs: 100 });
+      const { writes, r } = timedPlain();
       r.update(events[0]!);
       expect(writes).toEqual(['#1 [1/2] FROM busybox\n#1 CACHED\n']);
       r.update(events[1]!);
@@ -139,8 +144,7 @@ describe('progress details', () => {
 
   it('reports the completion that lasts when a step completes and starts again at once', () => {
     vi.useFakeTimers();
-    const writes: string[] = [];
-    const r = createProgressRenderer('plain', { write: (s: string | Uint8Array) => (writes.push(s.toString()), true) }, { now: () => Date.now(), refreshMs: 100 });
+    const { writes, r } = timedPlain();
     // The engine computes the context's cache key (a completion of 0 s), then transfers it.
     r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context')] }));
     r.update(ev({ vertexes: [vtx('sha256:c', '[internal] load build context', 0, 0)] }));
@@ -206,8 +210,7 @@ describe('progress details', () => {
 
   it('writes one line for the updates of a status that come within one interval', () => {
     vi.useFakeTimers();
-    const writes: string[] = [];
-    const r = createProgressRenderer('plain', { write: (s: string | Uint8Array) => (writes.push(s.toString()), true) }, { now: () => Date.now(), refreshMs: 100 });
+    const { writes, r } = timedPlain();
     const st = (completed?: number) => ({ id: 'writing image sha256:ab', vertex: 'sha256:e', name: '', current: 0, total: 0, timestamp: t(1), started: t(1), ...(completed ? { completed: t(completed) } : {}) });
     r.update(ev({ vertexes: [vtx('sha256:e', 'exporting to image', 1)] }));
     r.update(ev({ statuses: [st()] }));

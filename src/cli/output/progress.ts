@@ -49,6 +49,8 @@ interface StepState {
   announced: boolean;
   /** The completion time a DONE line was written for (plain output). */
   reported?: number;
+  /** When this renderer saw the step's latest completion (plain output holds a DONE one interval). */
+  completedSeen?: number;
 }
 
 interface StatusState {
@@ -162,8 +164,6 @@ class PlainProgress implements ProgressRenderer {
   #pending: PlainItem[] = [];
   #lastWrite = -Infinity;
   #timer: ReturnType<typeof setTimeout> | undefined;
-  /** When each step's latest completion reached this renderer. */
-  readonly #completedAt = new Map<StepState, number>();
   /** The last line written for each status (vertex and status id): its count, engine time, and whether it said done. */
   readonly #statusLines = new Map<string, { current: number; at: number; done: boolean }>();
   /** Statuses updated since the last write: their latest update, written (or not) when the text is. */
@@ -208,7 +208,7 @@ class PlainProgress implements ProgressRenderer {
         text += item();
         continue;
       }
-      const age = now - (this.#completedAt.get(item) ?? -Infinity);
+      const age = now - (item.completedSeen ?? -Infinity);
       if (!final && this.#every > 0 && age < this.#every && this.#unreported(item) && !item.cached && !item.error) {
         this.#timer = setTimeout(() => this.#flush(false), this.#every - age);
         break;
@@ -285,7 +285,7 @@ class PlainProgress implements ProgressRenderer {
         text = '';
       } else if (!later.includes(s)) {
         later.push(s);
-        this.#completedAt.set(s, this.#now());
+        s.completedSeen = this.#now();
       }
     }
     for (const { step, lines: ls } of lines) {
