@@ -1,30 +1,32 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { defineConfig } from 'tsup';
 
-// The CLI (and the server it can start) as an ESM entry, dist/hangar.js, plus
-// chunks that each command loads on use, so that `hangar --version` loads
-// commander and little else. Dependencies stay in node_modules (native modules
-// such as better-sqlite3 load as usual); a chunk carries its own imports of
-// them, so they load only when that chunk does. Two exceptions are bundled:
-// commander, which every command loads and which, as six CommonJS files
-// loaded through the ESM loader, cost ~6 ms of every run; and
-// @bufbuild/protobuf, in the chunk that uses it (cache usage and pruning),
-// whose dozens of small ESM files cost ~35 ms when resolved one by one (a
-// build does not load it at all: src/buildkit/messages.ts). Bundled CommonJS
-// calls require() for Node's own modules, hence the banner giving each
-// output file one.
+// The CLI (and the server it can start) as one CommonJS file, dist/hangar.cjs,
+// which bin/hangar.cjs loads with a V8 code cache (see there): Node 20 has no
+// code cache for ES modules, and compiling the CLI's code on every run was a
+// fifth of what a small `hangar build` cost the client. Each command's modules
+// stay lazy: esbuild wraps a module reached only through `import()` in an
+// initializer that runs on first use, and keeps the `require()` of a package
+// inside it, so `hangar --version` evaluates commander and little else.
+// Dependencies stay in node_modules (native modules such as better-sqlite3
+// load as usual). Two are bundled: commander, which every command uses; and
+// @bufbuild/protobuf, used only for cache usage and pruning, whose dozens of
+// small files cost 40-60 ms to load one by one (a build does not use it at
+// all: src/buildkit/messages.ts). `import()` of Node's own modules becomes
+// `require()` (the code cache's script has no ES module loader).
+// dist/metafile-cjs.json is esbuild's module graph, which test/cli/startup.test.ts
+// reads to check what each command pulls in.
 //
-// Other processes may run ./bin/hangar while this builds, so dist/hangar.js
-// must never be missing nor point at chunks not yet written: the build goes to
-// a private directory, chunks move into dist/chunks/ first (their names carry
-// a content hash, so a new entry cannot pick up a stale one), the entry last,
-// by rename. Chunks the new build does not use are removed once they are old
-// enough that no running command can still be loading them.
+// Other processes may run ./bin/hangar while this builds, so dist/hangar.cjs
+// must never be missing or half-written: the build goes to a private
+// directory and each file moves into dist/ by rename, the entry last. Outputs
+// of the earlier layout (an ES module entry with chunks) and of builds that
+// failed are removed once they are old enough that no running command can
+// still be loading them.
 const OUT = 'dist';
-const CHUNKS = 'chunks';
 const STAGING = join(OUT, `.build-${process.pid}`);
-const UNUSED_CHUNK_GRACE_MS = 60 * 60 * 1000;
+const UNUSED_OUTPUT_GRACE_MS = 60 * 60 * 1000;
 
 function ageMs(path: string): number {
   try {
@@ -34,42 +36,33 @@ function ageMs(path: string): number {
   }
 }
 
-function publish(): void {
-  mkdirSync(join(OUT, CHUNKS), { recursive: true });
-  const chunks = existsSync(join(STAGING, CHUNKS)) ? readdirSync(join(STAGING, CHUNKS)) : [];
-  for (const f of chunks) renameSync(join(STAGING, CHUNKS, f), join(OUT, CHUNKS, f));
-  // The map first: the entry is what makes this build the current one.
-  for (const f of ['hangar.js.map', 'hangar.js']) renameSync(join(STAGING, f), join(OUT, f));
-  rmSync(STAGING, { recursive: true, force: true });
+const OUTPUTS = ['metafile-cjs.json', 'hangar.cjs.map', 'hangar.cjs'];
 
-  for (const f of readdirSync(join(OUT, CHUNKS))) {
-    const path = join(OUT, CHUNKS, f);
-    if (!chunks.includes(f) && ageMs(path) > UNUSED_CHUNK_GRACE_MS) rmSync(path, { force: true });
-  }
-  // Leftovers of builds that failed or were killed, and chunks of builds that
-  // put them next to the entry.
+function publish(): void {
+  for (const f of OUTPUTS) renameSync(join(STAGING, f), join(OUT, f));
+  rmSync(STAGING, { recursive: true, force: true });
   for (const f of readdirSync(OUT)) {
     const path = join(OUT, f);
-    if ((f.startsWith('.build-') || /-[A-Z0-9]{8}\.js(\.map)?$/.test(f)) && ageMs(path) > UNUSED_CHUNK_GRACE_MS) {
-      rmSync(path, { recursive: true, force: true });
-    }
+    const stale = f.startsWith('.build-') || f === 'chunks' || f === 'hangar.js' || f === 'hangar.js.map' || /-[A-Z0-9]{8}\.js(\.map)?$/.test(f);
+    if (stale && ageMs(path) > UNUSED_OUTPUT_GRACE_MS) rmSync(path, { recursive: true, force: true });
   }
 }
 
 export default defineConfig({
   entry: { hangar: 'src/cli/main.ts' },
-  format: ['esm'],
+  format: ['cjs'],
   target: 'node20',
   platform: 'node',
   outDir: STAGING,
   sourcemap: true,
   clean: false,
-  splitting: true,
-  shims: false,
+  splitting: false,
+  metafile: true,
+  // import.meta.url, for the one module that resolves a package's path.
+  shims: true,
   noExternal: ['@bufbuild/protobuf', 'commander'],
-  banner: { js: "import { createRequire as __hangarCreateRequire } from 'node:module'; const require = __hangarCreateRequire(import.meta.url);" },
   esbuildOptions(options) {
-    options.chunkNames = `${CHUNKS}/[name]-[hash]`;
+    options.supported = { ...options.supported, 'dynamic-import': false };
   },
   async onSuccess() {
     publish();

@@ -21,7 +21,7 @@ if [ ! -f node_modules/.hangar-lock ] || [ "$(cat node_modules/.hangar-lock)" !=
 fi
 
 # The CLI bundle, only when a source is newer than it.
-if [ ! -f dist/hangar.js ] || [ -n "$(find src package.json tsup.config.ts -newer dist/hangar.js -print -quit)" ]; then
+if [ ! -f dist/hangar.cjs ] || [ -n "$(find src package.json tsup.config.ts -newer dist/hangar.cjs -print -quit)" ]; then
   say "building dist/"
   node node_modules/tsup/dist/cli-default.js --silent || die "building the CLI failed; see the output above."
 fi

@@ -1,55 +1,96 @@
 // Start-up cost of the CLI: commands load only what they use. Runs the built
-// ./bin/hangar with a module hook that records every module Node resolves,
-// and reads dist/'s static import graph for what `hangar build` loads before
-// it talks to the builder.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// ./bin/hangar with a preloaded module that records, as the process exits,
+// every file Node's module loader has loaded, and reads esbuild's module graph
+// of dist/hangar.cjs (dist/metafile-cjs.json) for what a command evaluates
+// before its own code runs.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hangar, ROOT } from '../support/cli.js';
 
 // Packages only the server, store and API need.
 const HEAVY = ['zod', '@hono/zod-openapi', '@hono/node-server', 'hono', 'kysely', 'better-sqlite3', 'pg', 'smol-toml'];
 
-function packageOf(url: string): string | undefined {
-  const m = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+// tsup's import.meta.url shim, part of the bundle.
+const isShim = (path: string) => /\/node_modules\/tsup\/assets\//.test(path);
+
+function packageOf(path: string): string | undefined {
+  if (isShim(path)) return undefined;
+  const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
   return m?.[1];
 }
 
 let dir: string;
-let register: string;
+let preload: string;
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'hangar-startup-'));
-  const hooks = join(dir, 'hooks.mjs');
+  preload = join(dir, 'record-modules.cjs');
   writeFileSync(
-    hooks,
+    preload,
     [
-      "import { appendFileSync } from 'node:fs';",
-      'export async function resolve(specifier, context, next) {',
-      '  const r = await next(specifier, context);',
-      "  appendFileSync(process.env.HANGAR_TEST_MODULE_LOG, r.url + '\\n');",
-      '  return r;',
-      '}',
+      "'use strict';",
+      "const { writeFileSync } = require('node:fs');",
+      "process.on('exit', () => writeFileSync(process.env.HANGAR_TEST_MODULE_LOG, Object.keys(require.cache).join('\\n') + '\\n'));",
     ].join('\n'),
   );
-  register = join(dir, 'register.mjs');
-  writeFileSync(register, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function loadedPackages(args: string[]): Promise<{ status: number | null; stdout: string; packages: Set<string> }> {
+async function loadedPackages(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string; files: string[]; packages: Set<string> }> {
   const log = join(dir, `log-${args.join('-').replace(/[^A-Za-z0-9-]/g, '_')}`);
   writeFileSync(log, '');
   const r = await hangar(args, {
-    env: { NODE_OPTIONS: `--import=${pathToFileURL(register).href}`, HANGAR_TEST_MODULE_LOG: log },
+    env: { ...env, NODE_OPTIONS: `--require=${preload}`, HANGAR_TEST_MODULE_LOG: log },
   });
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  const packages = new Set(urls.map(packageOf).filter((p): p is string => p !== undefined));
-  return { status: r.status, stdout: r.stdout, packages };
+  const files = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const packages = new Set(files.map(packageOf).filter((p): p is string => p !== undefined));
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, files, packages };
+}
+
+interface MetaImport {
+  path: string;
+  kind: string;
+  external?: boolean;
+}
+
+/** esbuild's module graph of the bundle: each source file's imports. */
+function moduleGraph(): Record<string, { imports: MetaImport[] }> {
+  return (JSON.parse(readFileSync(join(ROOT, 'dist', 'metafile-cjs.json'), 'utf8')) as { inputs: Record<string, { imports: MetaImport[] }> }).inputs;
+}
+
+/**
+ * What evaluating `entry` evaluates first: its static imports, transitively
+ * (in the bundle a module reached only through `import()` is wrapped in an
+ * initializer that runs on first use). Returns the external packages it
+ * requires and the packages bundled into it.
+ */
+function staticClosure(graph: Record<string, { imports: MetaImport[] }>, entry: string): { external: Set<string>; bundled: Set<string> } {
+  const external = new Set<string>();
+  const bundled = new Set<string>();
+  const seen = new Set<string>();
+  const todo = [entry];
+  while (todo.length > 0) {
+    const f = todo.pop()!;
+    if (seen.has(f)) continue;
+    seen.add(f);
+    const pkg = packageOf(f);
+    if (pkg !== undefined) bundled.add(pkg);
+    const node = graph[f];
+    expect(node, `${f} is in the bundle's module graph`).toBeDefined();
+    for (const imp of node!.imports) {
+      if (imp.kind === 'dynamic-import') continue;
+      if (imp.external) {
+        if (!isBuiltin(imp.path) && !isShim(imp.path)) external.add(imp.path.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1'));
+        continue;
+      }
+      todo.push(imp.path);
+    }
+  }
+  return { external, bundled };
 }
 
 describe('CLI start-up loads only what the command needs', () => {
@@ -87,38 +128,24 @@ describe('CLI start-up loads only what the command needs', () => {
     expect(r.packages.has('kysely')).toBe(true);
   });
 
-  it('hangar build reaches the builder without the server, store, API or protobuf packages', () => {
-    const dist = join(ROOT, 'dist');
-    const importsOf = (file: string) => {
-      const text = readFileSync(join(dist, file), 'utf8');
-      const statics = [...text.matchAll(/(?:^|\n)(?:import|export)\s[^;]*?from\s*"([^"]+)"|(?:^|\n)import\s*"([^"]+)"/g)].map((m) => (m[1] ?? m[2])!);
-      const dynamics = [...text.matchAll(/import\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]!);
-      return { statics, dynamics };
-    };
-    // Everything a module loads before its own code runs: its static imports, transitively.
-    const seen = new Set<string>();
-    const externalsBeforeRun = (entry: string) => {
-      const external = new Set<string>();
-      const todo = [entry];
-      while (todo.length > 0) {
-        const f = todo.pop()!;
-        if (seen.has(f)) continue;
-        seen.add(f);
-        for (const s of importsOf(f).statics) {
-          if (s.startsWith('.')) todo.push(posix.join(posix.dirname(f), s));
-          else if (!isBuiltin(s)) external.add(s);
-        }
-      }
-      return external;
-    };
-    expect([...externalsBeforeRun('hangar.js')]).toEqual([]);
-    const buildChunk = importsOf('hangar.js').dynamics.find((d) => /\/local-build-[A-Za-z0-9]+\.js$/.test(d));
-    expect(buildChunk, 'the build command loads its work as a chunk').toBeDefined();
-    expect(existsSync(join(dist, buildChunk!))).toBe(true);
-    const loaded = [...externalsBeforeRun(posix.normalize(buildChunk!))].map((s) => s.replace(/^((?:@[^/]+\/)?[^/]+).*$/, '$1'));
-    for (const heavy of HEAVY) expect(loaded, heavy).not.toContain(heavy);
-    // Bundled packages show as esbuild's "// node_modules/<package>/..." markers.
-    const bundled = new Set([...seen].flatMap((f) => [...readFileSync(join(dist, f), 'utf8').matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!)));
-    expect([...bundled].sort()).toEqual(['commander']);
+  it('hangar build reaches the builder without the server, store, API or protobuf packages', async () => {
+    const graph = moduleGraph();
+    const cli = staticClosure(graph, 'src/cli/main.ts');
+    expect([...cli.external]).toEqual([]);
+    expect([...cli.bundled].sort()).toEqual(['commander']);
+    const toBuild = graph['src/cli/build.ts']!.imports.find((i) => i.path === 'src/build/local-build.ts');
+    expect(toBuild?.kind, 'the build command loads its work on use').toBe('dynamic-import');
+    const build = staticClosure(graph, 'src/build/local-build.ts');
+    for (const heavy of HEAVY) expect([...build.external], heavy).not.toContain(heavy);
+    expect([...build.bundled]).toEqual([]);
+
+    // And at run time: a build that gets as far as dialling a builder that is not there.
+    const ctx = mkdtempSync(join(dir, 'ctx-'));
+    writeFileSync(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN true\n');
+    const r = await loadedPackages(['build', ctx], { DOCKER_HOST: `unix://${join(dir, 'no-engine.sock')}`, HANGAR_BUILDER: '' });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/no-engine\.sock/);
+    expect(r.files.some((f) => f.endsWith('/bin/hangar.cjs')), 'the recorder saw the entry').toBe(true);
+    expect([...r.packages]).toEqual([]);
   });
 });
