@@ -10,7 +10,8 @@
 // Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { homedir } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { generateContext, touchOneFile } from './context.js';
 import { CONTEXT_DOCKERFILE, stagesDockerfile } from './dockerfiles.js';
@@ -112,7 +113,7 @@ function pruneBuilderCache(): void {
 // context transfer then took anywhere from 3 to 19 s for either tool,
 // depending on where the deleted inodes lay. Dropping the kernel's caches
 // (root only) evicts those blocks; the files a run reads (the context, both
-// clients, hangar's code, the engine's programs) are read back in before the
+// clients, hangar's code and caches, the engine's programs) are read back in before the
 // clock starts, so the run is cold for the builder's cache only, as before.
 let dropCachesRefused = false;
 
@@ -126,7 +127,14 @@ function settleAfterPrune(warm: string[]): void {
       console.log(`note: could not drop the kernel's caches (${(err as NodeJS.ErrnoException).code}); cold runs right after a prune vary more`);
     }
   }
-  for (const p of [process.execPath, DOCKER, join(ROOT, 'dist'), ...engineBinaries(), ...warm]) readAll(p);
+  for (const p of [process.execPath, DOCKER, join(ROOT, 'dist'), ...clientFiles(), ...engineBinaries(), ...warm]) readAll(p);
+}
+
+/** What each client reads from the user's home on every run: hangar's caches (compiled code, base image configs), docker's config. */
+function clientFiles(): string[] {
+  const home = process.env.HOME ?? homedir();
+  const cache = process.env.XDG_CACHE_HOME && isAbsolute(process.env.XDG_CACHE_HOME) ? process.env.XDG_CACHE_HOME : join(home, '.cache');
+  return [join(cache, 'hangar'), join(home, '.docker')].filter((p) => existsSync(p));
 }
 
 /** The engine's own programs on PATH (evicted with everything else; they run on every build). */
