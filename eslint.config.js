@@ -21,7 +21,7 @@ export default tseslint.config(
     files: ['bin/*.cjs'],
     languageOptions: {
       sourceType: 'commonjs',
-      globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly' },
+      globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly', performance: 'readonly' },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },

@@ -18,6 +18,11 @@ const { homedir } = require('node:os');
 const path = require('node:path');
 const vm = require('node:vm');
 
+/** The CLI's top-level commands, each with its own cache (test/cli/code-cache.test.ts holds this to `hangar --help`). */
+const COMMANDS = new Set(['server', 'auth', 'tokens', 'apps', 'secrets', 'audit', 'dockerfile', 'build']);
+/** How many caches of other builds of the CLI (or another Node, or checkout) are kept. */
+const KEEP_OTHER_CACHES = 24;
+
 // bin/hangar passes NODE_EXTRA_CA_CERTS under another name for commands that
 // apply it themselves (Node would load it at start-up); it is put back here so
 // that child processes see the environment as it was given.
@@ -84,8 +89,9 @@ function trace(text) {
 function codeCache(st, args) {
   const env = process.env;
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || homedir(), '.cache');
+  // Named after the command only when it is one (an argument can be anything, a value included).
   const first = args.find((a) => !a.startsWith('-'));
-  const command = first !== undefined && /^[a-z][a-z-]{0,31}$/.test(first) ? first : 'other';
+  const command = first !== undefined && COMMANDS.has(first) ? first : 'other';
   const options = `${process.execArgv.join(' ')}\0${env.NODE_OPTIONS ?? ''}`;
   const key = [process.version, process.arch, st.dev, st.ino, st.size, Math.trunc(st.mtimeMs), fnv1a(options)].join('-');
   const dir = path.join(base, 'hangar', 'code-cache');
@@ -114,16 +120,18 @@ function readCache(file) {
   }
 }
 
-const KEEP_OTHER_CACHES = 24;
-
 function writeCache({ dir, key, file }, compiled) {
+  const tmp = `${file}.${process.pid}.tmp`;
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, compiled.createCachedData(), { mode: 0o600, flag: 'wx' });
-    fs.renameSync(tmp, file);
-    // Caches of earlier builds of the CLI (or another Node, or checkout) are
-    // kept up to a limit, newest first.
+    try {
+      fs.writeFileSync(tmp, compiled.createCachedData(), { mode: 0o600, flag: 'wx' });
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      fs.rmSync(tmp, { force: true });
+      throw err;
+    }
+    // Caches of earlier builds of the CLI: the newest are kept.
     const others = fs
       .readdirSync(dir)
       .filter((name) => name.endsWith('.bin') && !name.startsWith(`${key}.`))

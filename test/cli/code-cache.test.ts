@@ -55,6 +55,18 @@ describe('the CLI code cache', () => {
     expect(readdirSync(cacheDir).sort().map((f) => f.replace(/^.*\.(\w+)\.bin$/, '$1'))).toEqual(['dockerfile', 'other']);
   });
 
+  it('names a cache after a command only when it is one of the CLI\'s commands, never after other words', async () => {
+    const help = await hangar(['--help']);
+    const commands = [...help.stdout.slice(help.stdout.indexOf('Commands:')).matchAll(/^ {2}([a-z][a-z-]*)\b/gm)].map((m) => m[1]!).filter((c) => c !== 'help');
+    expect(commands.length).toBeGreaterThanOrEqual(8);
+    const { home, cacheDir } = freshCacheHome();
+    for (const command of commands) expect((await hangar([command, '--help'], { env: { XDG_CACHE_HOME: home } })).status, command).toBe(0);
+    const word = `hunter-two-${process.pid}`;
+    expect((await hangar([word], { env: { XDG_CACHE_HOME: home } })).status).not.toBe(0);
+    const named = readdirSync(cacheDir).map((f) => f.replace(/^.*\.([a-z-]+)\.bin$/, '$1'));
+    expect(named.sort()).toEqual([...commands, 'other'].sort());
+  });
+
   it('a damaged cache is refused by V8 and replaced; the command still runs', async () => {
     const { home, cacheDir } = freshCacheHome();
     const expected = (await version(home)).stdout;
