@@ -98,6 +98,15 @@ describe('the CLI code cache', () => {
     expect(linked.trace[0]).toBe(`code cache not used (a symbolic link): ${file}`);
   });
 
+  it('a cache directory that cannot be made costs nothing but the cache', async () => {
+    const blocked = join(dir, 'not-a-directory');
+    writeFileSync(blocked, 'a file where the cache directory would go\n');
+    const r = await version(blocked);
+    expect(r.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(r.trace[0]).toMatch(/^code cache missing: /);
+    expect(r.trace[1]).toBe('code cache not written');
+  });
+
   it('holds no secret a command read', async () => {
     const { home, cacheDir } = freshCacheHome();
     const value = `code-cache-secret-${process.pid}-${Date.now()}`;
