@@ -88,6 +88,7 @@ function trace(text) {
 /** Where this command's cache lives; the name changes with the file, Node, and V8's options. */
 function codeCache(st, args) {
   const env = process.env;
+  // As src/build/image-config-cache.ts finds it (this runs before the bundle is loaded).
   const base = env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : path.join(env.HOME || homedir(), '.cache');
   // Named after the command only when it is one (an argument can be anything, a value included).
   const first = args.find((a) => !a.startsWith('-'));
@@ -131,17 +132,30 @@ function writeCache({ dir, key, file }, compiled) {
       fs.rmSync(tmp, { force: true });
       throw err;
     }
-    // Caches of earlier builds of the CLI: the newest are kept.
-    const others = fs
-      .readdirSync(dir)
-      .filter((name) => name.endsWith('.bin') && !name.startsWith(`${key}.`))
-      .map((name) => ({ name, mtimeMs: fs.statSync(path.join(dir, name)).mtimeMs }))
-      .sort((a, b) => b.mtimeMs - a.mtimeMs);
-    for (const { name } of others.slice(KEEP_OTHER_CACHES)) fs.rmSync(path.join(dir, name), { force: true });
-    return true;
   } catch {
     // Best effort: the next run compiles from source and tries again.
     return false;
+  }
+  pruneOtherCaches(dir, key);
+  return true;
+}
+
+/** Caches of earlier builds of the CLI: the newest are kept (another process may be removing some too). */
+function pruneOtherCaches(dir, key) {
+  try {
+    const others = [];
+    for (const name of fs.readdirSync(dir)) {
+      if (!name.endsWith('.bin') || name.startsWith(`${key}.`)) continue;
+      try {
+        others.push({ name, mtimeMs: fs.statSync(path.join(dir, name)).mtimeMs });
+      } catch {
+        // Gone already.
+      }
+    }
+    others.sort((a, b) => b.mtimeMs - a.mtimeMs);
+    for (const { name } of others.slice(KEEP_OTHER_CACHES)) fs.rmSync(path.join(dir, name), { force: true });
+  } catch {
+    // Best effort, as the cache itself.
   }
 }
 
