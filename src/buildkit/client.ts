@@ -45,10 +45,19 @@ import { decodeStatusResponse, type StatusUpdate } from './status-decode.js';
 import { readDockerignore } from './filesync/dockerignore.js';
 import { BuildSession } from './session.js';
 import { openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
+import { openServerStream } from './status-stream.js';
 
 export { resolveBuilderUrl };
 
 const CONTROL = '/moby.buildkit.v1.Control';
+/**
+ * While a build runs its progress is read at most this often: a 30-stage
+ * build sends ~170 messages, and taking a few at a time costs the client a
+ * fraction of the CPU (the engine needs it; see ./status-stream.ts).
+ */
+const STATUS_READ_EVERY_MS = 50;
+/** How long a failed build waits for the rest of its progress (the failing step's output). */
+const STATUS_DRAIN_MS = 500;
 const BRIDGE = '/moby.buildkit.v1.frontend.LLBBridge';
 
 /** A build that failed on the builder (a step exited non-zero, a secret was missing, ...). */
@@ -80,7 +89,8 @@ export async function connectBuilder(
 ): Promise<BuildKitClient> {
   const addr = parseBuilderUrl(resolveBuilderUrl(url, env));
   const session = await openControlSession(addr, tls);
-  return new Client(addr, session, options.sessionTransport ?? (addr.kind === 'engine' ? 'upgrade' : 'control-stream'));
+  const usesTls = Boolean(tls.ca || tls.cert || tls.key);
+  return new Client(addr, session, options.sessionTransport ?? (addr.kind === 'engine' ? 'upgrade' : 'control-stream'), !usesTls);
 }
 
 export interface ConnectOptions {
@@ -100,6 +110,8 @@ class Client implements BuildKitClient {
     readonly addr: BuilderAddress,
     readonly session: http2.ClientHttp2Session,
     readonly sessionTransport: 'upgrade' | 'control-stream',
+    /** Status is read over a plain connection of its own (./status-stream.ts); not through TLS. */
+    readonly statusOwnConnection = true,
   ) {
     this.url = addr.url;
     this.#channel = new GrpcChannel(session);
@@ -152,6 +164,7 @@ class Client implements BuildKitClient {
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let status: { done: Promise<void>; hurry(): void } | undefined;
     let statusDone: Promise<void> = Promise.resolve();
     try {
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
@@ -179,7 +192,8 @@ class Client implements BuildKitClient {
         solveError = err;
       });
       if (options.definition) options.onTrace?.('definition handed to the builder');
-      statusDone = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
+      status = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
+      statusDone = status.done;
 
       if (options.frontend) {
         const gatewayStop = new AbortController();
@@ -230,7 +244,7 @@ class Client implements BuildKitClient {
         }
       }
 
-      const res = await solve;
+      const res = await solve.finally(() => status?.hurry());
       options.onTrace?.('solved and exported');
       await statusDone;
       const exporterResponse = { ...res.ExporterResponse };
@@ -252,6 +266,13 @@ class Client implements BuildKitClient {
       throw err;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
+      if (!stop.signal.aborted && status) {
+        // A failed build: the failing step's last output may still be on its way.
+        status.hurry();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([statusDone, new Promise((resolve) => (timer = setTimeout(resolve, STATUS_DRAIN_MS)))]);
+        clearTimeout(timer);
+      }
       stop.abort();
       await statusDone.catch(() => undefined);
       session.close();
@@ -305,29 +326,49 @@ class Client implements BuildKitClient {
     };
   }
 
-  async #followStatus(ref: string, redactor: SecretRedactor, onProgress: ((e: ProgressEvent) => void) | undefined, signal: AbortSignal): Promise<void> {
-    const stream = this.#channel.serverStream(`${CONTROL}/Status`, encodeStatusRequest, decodeStatusResponse, { Ref: ref }, { signal });
+  /**
+   * Follows the build's progress until the engine ends it (or `signal`).
+   * Progress is best effort: how the stream ends is not an error, the
+   * solve's own result decides success. `hurry()` once the solve is over.
+   */
+  #followStatus(
+    ref: string,
+    redactor: SecretRedactor,
+    onProgress: ((e: ProgressEvent) => void) | undefined,
+    signal: AbortSignal,
+  ): { done: Promise<void>; hurry(): void } {
     const completed = new Set<string>();
     const keysOf = new Map<string, Set<string>>();
-    try {
-      for await (const msg of stream) {
-        const event = toProgressEvent(msg, redactor, keysOf, completed);
-        if (onProgress && (event.vertexes.length || event.statuses.length || event.logs.length)) onProgress(event);
-      }
-    } catch (err) {
-      if (!(err instanceof GrpcError) || err.code !== GrpcStatus.CANCELLED) {
-        // Progress is best effort: the solve's own result decides success.
-      }
+    const handle = (msg: StatusUpdate): void => {
+      const event = toProgressEvent(msg, redactor, keysOf, completed);
+      if (onProgress && (event.vertexes.length || event.statuses.length || event.logs.length)) onProgress(event);
+    };
+    let read: Promise<unknown>;
+    let hurry = (): void => undefined;
+    if (this.statusOwnConnection) {
+      const stream = openServerStream(this.addr, `${CONTROL}/Status`, encodeStatusRequest({ Ref: ref }), (bytes) => handle(decodeStatusResponse(bytes)), {
+        signal,
+        readEveryMs: STATUS_READ_EVERY_MS,
+      });
+      read = stream.done;
+      hurry = stream.hurry;
+    } else {
+      read = (async () => {
+        for await (const msg of this.#channel.serverStream(`${CONTROL}/Status`, encodeStatusRequest, decodeStatusResponse, { Ref: ref }, { signal })) handle(msg);
+      })().catch(() => undefined);
     }
-    // Whatever the redactor held back is not a whole secret; show it.
-    const rest: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
-    for (const [vertex, keys] of keysOf) {
-      for (const key of keys) {
-        const data = redactor.flush(key);
-        if (data.length > 0) rest.logs.push({ vertex, stream: Number(key.split('|')[1]), data, time: new Date() });
+    const done = read.then(() => {
+      // Whatever the redactor held back is not a whole secret; show it.
+      const rest: ProgressEvent = { vertexes: [], statuses: [], logs: [] };
+      for (const [vertex, keys] of keysOf) {
+        for (const key of keys) {
+          const data = redactor.flush(key);
+          if (data.length > 0) rest.logs.push({ vertex, stream: Number(key.split('|')[1]), data, time: new Date() });
+        }
       }
-    }
-    if (onProgress && rest.logs.length) onProgress(rest);
+      if (onProgress && rest.logs.length) onProgress(rest);
+    });
+    return { done, hurry };
   }
 
   close(): void {
