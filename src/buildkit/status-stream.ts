@@ -86,9 +86,14 @@ export function openServerStream(
   let upgrading = addr.kind === 'engine';
   let head = Buffer.alloc(0);
 
+  // The first message is read at once (the connection's set-up is not held back).
+  let delivered = false;
   const frames = new H2FrameReader({
     data: (payload) => {
-      for (const msg of messages.push(payload)) onMessage(msg);
+      for (const msg of messages.push(payload)) {
+        delivered = true;
+        onMessage(msg);
+      }
     },
     end: (how) => finish(how),
     send: (bytes) => socket.write(bytes),
@@ -138,7 +143,7 @@ export function openServerStream(
       finish({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
       return false;
     }
-    if (ended || hurried) return true;
+    if (ended || hurried || !delivered) return true;
     // Leave what comes next in the kernel's buffer for a while, then take it all.
     timer = setTimeout(() => {
       timer = undefined;
@@ -265,10 +270,13 @@ export class H2FrameReader {
     let at = 0;
     while (!this.#done && buf.length - at >= 9) {
       const length = buf.readUIntBE(at, 3);
-      if (buf.length - at < 9 + length) break;
       const type = buf[at + 3]!;
-      const flags = buf[at + 4]!;
       const stream = buf.readUInt32BE(at + 5) & 0x7fffffff;
+      // The server's preface is a SETTINGS frame; anything else is not HTTP/2.
+      if (!this.#prefaceSeen && (type !== SETTINGS || stream !== 0)) throw new Error('the builder did not answer with HTTP/2');
+      this.#prefaceSeen = true;
+      if (buf.length - at < 9 + length) break;
+      const flags = buf[at + 4]!;
       this.#frame(type, flags, stream, buf.subarray(at + 9, at + 9 + length));
       at += 9 + length;
     }
@@ -277,11 +285,6 @@ export class H2FrameReader {
   }
 
   #frame(type: number, flags: number, stream: number, payload: Buffer): void {
-    if (!this.#prefaceSeen) {
-      // The server's preface is a SETTINGS frame; anything else is not HTTP/2.
-      if (type !== SETTINGS || stream !== 0) throw new Error('the builder did not answer with HTTP/2');
-      this.#prefaceSeen = true;
-    }
     switch (type) {
       case DATA: {
         if (stream !== STREAM_ID) return;

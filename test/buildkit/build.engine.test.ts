@@ -227,16 +227,20 @@ describe('BuildKit on the Docker Engine', () => {
     }
   });
 
-  it('reports a step that fails inside a gateway solve as a BuildFailedError', async () => {
+  it('reports a step that fails inside a gateway solve as a BuildFailedError, after its output', async () => {
+    const logs: string[] = [];
     const err = await client
       .build({
         frontend: async (gw) => ({ ref: await gw.solve(marshalDefinition(runOnBusybox('echo failing-step; exit 7'), { platform })) }),
         exporter: { type: 'moby', name: 'hangar-test-never:latest' },
         entitlements: ['network.host'],
+        onProgress: (e) => logs.push(...e.logs.map((l) => Buffer.from(l.data).toString())),
       })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BuildFailedError);
     expect((err as Error).message).toMatch(/^the build failed: .*exit code: 7/);
+    // The step's output is read before the failure is reported (progress is read a few messages at a time).
+    expect(logs.join('')).toContain('failing-step');
   });
 
   it("redacts secret values from a frontend's own error", async () => {
