@@ -192,7 +192,7 @@ class Client implements BuildKitClient {
         solveError = err;
       });
       if (options.definition) options.onTrace?.('definition handed to the builder');
-      status = this.#followStatus(ref, redactor, options.onProgress, stop.signal);
+      status = this.#followStatus(ref, redactor, options.onProgress, stop.signal, options.onTrace);
       statusDone = status.done;
 
       if (options.frontend) {
@@ -336,6 +336,7 @@ class Client implements BuildKitClient {
     redactor: SecretRedactor,
     onProgress: ((e: ProgressEvent) => void) | undefined,
     signal: AbortSignal,
+    onTrace?: (event: string) => void,
   ): { done: Promise<void>; hurry(): void } {
     const completed = new Set<string>();
     const keysOf = new Map<string, Set<string>>();
@@ -350,7 +351,9 @@ class Client implements BuildKitClient {
         signal,
         readEveryMs: STATUS_READ_EVERY_MS,
       });
-      read = stream.done;
+      read = stream.done.then((end) =>
+        onTrace?.(`progress: ${stream.messages} messages in ${stream.reads} reads, stream ${end.kind === 'failed' ? `failed (${end.reason})` : end.kind}`),
+      );
       hurry = stream.hurry;
     } else {
       read = (async () => {

@@ -39,6 +39,9 @@ export interface ServerStream {
   readonly done: Promise<StreamEnd>;
   /** Reads as soon as data comes from now on (the build is over: show what is left now). */
   hurry(): void;
+  /** Reads of the socket so far, and messages handed over. */
+  readonly reads: number;
+  readonly messages: number;
 }
 
 export interface ServerStreamOptions {
@@ -87,11 +90,12 @@ export function openServerStream(
   let head = Buffer.alloc(0);
 
   // The first message is read at once (the connection's set-up is not held back).
-  let delivered = false;
+  let delivered = 0;
+  let reads = 0;
   const frames = new H2FrameReader({
     data: (payload) => {
       for (const msg of messages.push(payload)) {
-        delivered = true;
+        delivered++;
         onMessage(msg);
       }
     },
@@ -119,6 +123,7 @@ export function openServerStream(
   const buffer = Buffer.allocUnsafe(64 * 1024);
   const onread = (n: number, buf: Buffer): boolean => {
     if (ended) return false;
+    reads++;
     try {
       let chunk = buf.subarray(0, n);
       if (upgrading) {
@@ -168,6 +173,12 @@ export function openServerStream(
 
   return {
     done,
+    get reads() {
+      return reads;
+    },
+    get messages() {
+      return delivered;
+    },
     hurry: () => {
       if (hurried) return;
       hurried = true;

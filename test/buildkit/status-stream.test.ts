@@ -170,6 +170,8 @@ describe('openServerStream', () => {
       const s = openServerStream(addr, METHOD, Buffer.from('the request'), (m) => got.push(m.toString()), { readEveryMs: 5 });
       expect(await s.done).toEqual({ kind: 'ended' });
       expect(got).toEqual(messages.map(String));
+      expect(s.messages).toBe(40);
+      expect(s.reads).toBeGreaterThan(0);
       expect(seen!.headers[':path']).toBe(METHOD);
       expect(seen!.headers[':method']).toBe('POST');
       expect(seen!.headers['content-type']).toBe('application/grpc');
