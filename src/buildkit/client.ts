@@ -166,6 +166,7 @@ class Client implements BuildKitClient {
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let status: { done: Promise<void>; hurry(): void } | undefined;
     let statusDone: Promise<void> = Promise.resolve();
+    let succeeded = false;
     try {
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
       else await session.attachToBuildkitd(this.#channel);
@@ -247,6 +248,7 @@ class Client implements BuildKitClient {
       const res = await solve.finally(() => status?.hurry());
       options.onTrace?.('solved and exported');
       await statusDone;
+      succeeded = true;
       const exporterResponse = { ...res.ExporterResponse };
       // The image id (its config's digest), as docker prints it; the moby exporter reports it as the digest.
       const imageDigest = exporterResponse['containerimage.config.digest'] ?? exporterResponse['containerimage.digest'];
@@ -266,7 +268,7 @@ class Client implements BuildKitClient {
       throw err;
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
-      if (!stop.signal.aborted && status) {
+      if (!succeeded && !stop.signal.aborted && status) {
         // A failed build: the failing step's last output may still be on its way.
         status.hurry();
         let timer: ReturnType<typeof setTimeout> | undefined;

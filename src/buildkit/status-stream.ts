@@ -21,11 +21,12 @@
 // Flow control: both receive windows are opened to 2^31-1 at the start and
 // topped up after each GiB read.
 //
-// Must never: write anything but the one request to the builder, or keep a
-// socket or timer alive after the stream has ended.
+// Must never: write anything to the builder but the one request, the
+// acknowledgements and window updates HTTP/2 asks for, and a goodbye; or keep
+// a socket or timer alive after the stream has ended.
 import net from 'node:net';
 import { FrameDecoder, frame } from './grpc.js';
-import type { BuilderAddress } from './transport.js';
+import { engineUpgradeRequest, type BuilderAddress } from './transport.js';
 
 /** How a stream ended. */
 export type StreamEnd =
@@ -58,6 +59,7 @@ const RST_STREAM = 0x3;
 const SETTINGS = 0x4;
 const PING = 0x6;
 const GOAWAY = 0x7;
+const WINDOW_UPDATE = 0x8;
 const FLAG_END_STREAM = 0x1;
 const FLAG_ACK = 0x1;
 const FLAG_END_HEADERS = 0x4;
@@ -92,6 +94,7 @@ export function openServerStream(
   // The first message is read at once (the connection's set-up is not held back).
   let delivered = 0;
   let reads = 0;
+  const messages = new FrameDecoder();
   const frames = new H2FrameReader({
     data: (payload) => {
       for (const msg of messages.push(payload)) {
@@ -102,7 +105,6 @@ export function openServerStream(
     end: (how) => finish(how),
     send: (bytes) => socket.write(bytes),
   });
-  const messages = new FrameDecoder();
 
   const finish = (how: StreamEnd): void => {
     if (ended) return;
@@ -162,7 +164,7 @@ export function openServerStream(
     : net.connect({ host: addr.host!, port: addr.port!, onread: { buffer, callback: onread } });
   socket.once('connect', () => {
     if (ended) return;
-    if (upgrading) socket.write('POST /grpc HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: h2c\r\nContent-Length: 0\r\n\r\n');
+    if (upgrading) socket.write(engineUpgradeRequest('/grpc'));
     else socket.write(requestBytes(path, request, options.authority ?? 'localhost'));
   });
   socket.on('error', (err: NodeJS.ErrnoException) => finish({ kind: 'failed', reason: err.code ?? err.message }));
@@ -210,7 +212,7 @@ function requestBytes(path: string, request: Uint8Array, authority: string): Buf
   return Buffer.concat([
     PREFACE,
     frameOf(SETTINGS, 0, 0, settings),
-    frameOf(0x8, 0, 0, u32(MAX_WINDOW - DEFAULT_WINDOW)),
+    frameOf(WINDOW_UPDATE, 0, 0, u32(MAX_WINDOW - DEFAULT_WINDOW)),
     frameOf(HEADERS, FLAG_END_HEADERS, STREAM_ID, fields),
     frameOf(DATA, FLAG_END_STREAM, STREAM_ID, frame(request)),
   ]);
@@ -307,7 +309,7 @@ export class H2FrameReader {
         }
         this.#received += payload.length;
         if (this.#received >= TOP_UP_AFTER) {
-          this.on.send(Buffer.concat([frameOf(0x8, 0, 0, u32(this.#received)), frameOf(0x8, 0, STREAM_ID, u32(this.#received))]));
+          this.on.send(Buffer.concat([frameOf(WINDOW_UPDATE, 0, 0, u32(this.#received)), frameOf(WINDOW_UPDATE, 0, STREAM_ID, u32(this.#received))]));
           this.#received = 0;
         }
         if (data.length > 0) this.on.data(Buffer.from(data));

@@ -76,14 +76,19 @@ function dialRaw(addr: BuilderAddress): Promise<net.Socket> {
   });
 }
 
+/** The HTTP/1.1 request that turns a connection to the engine into HTTP/2 on `path`. */
+export function engineUpgradeRequest(path: '/grpc' | '/session', headers: [string, string][] = []): string {
+  const head = [`POST ${path} HTTP/1.1`, 'Host: docker', 'Connection: Upgrade', 'Upgrade: h2c', 'Content-Length: 0', ...headers.map(([k, v]) => `${k}: ${v}`)];
+  return `${head.join('\r\n')}\r\n\r\n`;
+}
+
 /**
  * Sends `POST path` with `Upgrade: h2c` to the engine and returns the socket
  * once it answers 101, with any bytes after the response head put back.
  */
 export async function upgradeEngineSocket(addr: BuilderAddress, path: '/grpc' | '/session', headers: [string, string][] = []): Promise<net.Socket> {
   const socket = await dialRaw(addr);
-  const head = [`POST ${path} HTTP/1.1`, 'Host: docker', 'Connection: Upgrade', 'Upgrade: h2c', 'Content-Length: 0', ...headers.map(([k, v]) => `${k}: ${v}`)];
-  socket.write(`${head.join('\r\n')}\r\n\r\n`);
+  socket.write(engineUpgradeRequest(path, headers));
   return new Promise((resolve, reject) => {
     let buf = Buffer.alloc(0);
     const fail = (err: unknown): void => {
