@@ -150,7 +150,8 @@ export function openServerStream(
       finish({ kind: 'failed', reason: err instanceof Error ? err.message : String(err) });
       return false;
     }
-    if (ended || hurried || !delivered) return true;
+    // A full buffer means more is waiting: take it now, then rest.
+    if (ended || hurried || !delivered || n === buf.length) return true;
     // Leave what comes next in the kernel's buffer for a while, then take it all.
     timer = setTimeout(() => {
       timer = undefined;

@@ -221,6 +221,41 @@ describe('openServerStream', () => {
     expect(closedWith).toBe(http2.constants.NGHTTP2_CANCEL);
   });
 
+  it('takes all that waits when it reads, not one buffer per interval', async () => {
+    const big = Array.from({ length: 12 }, (_, i) => Buffer.alloc(15_000, 97 + i));
+    let sendRest!: () => void;
+    handler = (stream) => {
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.write(frame(Buffer.from('first')));
+      sendRest = () => {
+        stream.write(Buffer.concat(big.map((m) => frame(m))));
+        stream.end();
+      };
+    };
+    const addr = await serve('buildkitd');
+    const got: Buffer[] = [];
+    let firstAt = 0;
+    const s = openServerStream(
+      addr,
+      METHOD,
+      Buffer.alloc(0),
+      (m) => {
+        got.push(m);
+        if (got.length === 1) {
+          firstAt = performance.now();
+          // 180 KB, more than one 64 KiB read, lands in the kernel's buffer while the reader rests.
+          sendRest();
+        }
+      },
+      { readEveryMs: 1000 },
+    );
+    expect(await s.done).toEqual({ kind: 'ended' });
+    // One wake-up after the first interval takes it all; a buffer per interval would need three.
+    expect(performance.now() - firstAt).toBeLessThan(2500);
+    expect(Buffer.concat(got.slice(1)).equals(Buffer.concat(big))).toBe(true);
+  });
+
   it('reads at most every readEveryMs until hurried, then at once', async () => {
     let push!: (text: string) => void;
     let finish!: () => void;
