@@ -165,7 +165,6 @@ class Client implements BuildKitClient {
     const onAbort = (): void => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
     let status: { done: Promise<void>; hurry(): void } | undefined;
-    let statusDone: Promise<void> = Promise.resolve();
     let succeeded = false;
     try {
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
@@ -194,7 +193,6 @@ class Client implements BuildKitClient {
       });
       if (options.definition) options.onTrace?.('definition handed to the builder');
       status = this.#followStatus(ref, redactor, options.onProgress, stop.signal, options.onTrace);
-      statusDone = status.done;
 
       if (options.frontend) {
         const gatewayStop = new AbortController();
@@ -247,7 +245,7 @@ class Client implements BuildKitClient {
 
       const res = await solve.finally(() => status?.hurry());
       options.onTrace?.('solved and exported');
-      await statusDone;
+      await status.done;
       succeeded = true;
       const exporterResponse = { ...res.ExporterResponse };
       // The image id (its config's digest), as docker prints it; the moby exporter reports it as the digest.
@@ -272,11 +270,11 @@ class Client implements BuildKitClient {
         // A failed build: the failing step's last output may still be on its way.
         status.hurry();
         let timer: ReturnType<typeof setTimeout> | undefined;
-        await Promise.race([statusDone, new Promise((resolve) => (timer = setTimeout(resolve, STATUS_DRAIN_MS)))]);
+        await Promise.race([status.done, new Promise((resolve) => (timer = setTimeout(resolve, STATUS_DRAIN_MS)))]);
         clearTimeout(timer);
       }
       stop.abort();
-      await statusDone.catch(() => undefined);
+      await status?.done.catch(() => undefined);
       session.close();
       options.secrets?.wipe();
       redactor.wipe();

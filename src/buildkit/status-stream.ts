@@ -26,7 +26,7 @@
 // a socket or timer alive after the stream has ended.
 import net from 'node:net';
 import { FrameDecoder, frame } from './grpc.js';
-import { engineUpgradeRequest, type BuilderAddress } from './transport.js';
+import { engineUpgradeRequest, readUpgradeAnswer, type BuilderAddress } from './transport.js';
 
 /** How a stream ended. */
 export type StreamEnd =
@@ -130,18 +130,14 @@ export function openServerStream(
       let chunk = buf.subarray(0, n);
       if (upgrading) {
         head = Buffer.concat([head, chunk]);
-        const end = head.indexOf('\r\n\r\n');
-        if (end < 0) {
-          if (head.length > 64 * 1024) finish({ kind: 'failed', reason: 'the answer to the upgrade request is too long' });
-          return true;
-        }
-        const statusLine = head.subarray(0, head.indexOf('\r\n')).toString('latin1');
-        if (Number(statusLine.split(' ')[1]) !== 101) {
-          finish({ kind: 'failed', reason: `the engine answered ${statusLine} to the /grpc upgrade` });
+        const answer = readUpgradeAnswer(head);
+        if (!answer) return true;
+        if (answer.status !== 101) {
+          finish({ kind: 'failed', reason: `the engine answered ${answer.statusLine} to the /grpc upgrade` });
           return false;
         }
         upgrading = false;
-        chunk = head.subarray(end + 4);
+        chunk = answer.rest;
         head = Buffer.alloc(0);
         socket.write(requestBytes(path, request, options.authority ?? 'docker'));
       }
@@ -153,11 +149,13 @@ export function openServerStream(
     // A full buffer means more is waiting: take it now, then rest.
     if (ended || hurried || !delivered || n === buf.length) return true;
     // Leave what comes next in the kernel's buffer for a while, then take it all.
-    timer = setTimeout(() => {
-      timer = undefined;
-      if (!ended) socket.resume();
-    }, options.readEveryMs);
+    timer = setTimeout(wake, options.readEveryMs);
     return false;
+  };
+  const wake = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
+    if (!ended) socket.resume();
   };
 
   const socket = addr.socketPath
@@ -185,11 +183,7 @@ export function openServerStream(
     hurry: () => {
       if (hurried) return;
       hurried = true;
-      if (timer) {
-        clearTimeout(timer);
-        timer = undefined;
-        if (!ended) socket.resume();
-      }
+      if (timer) wake();
     },
   };
 }

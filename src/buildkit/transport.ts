@@ -83,6 +83,21 @@ export function engineUpgradeRequest(path: '/grpc' | '/session', headers: [strin
 }
 
 /**
+ * The engine's answer to an upgrade request, from the bytes read so far:
+ * undefined while its head is incomplete; its status and the bytes after the
+ * head (the first of HTTP/2) once whole. Throws when the head grows past 64 KiB.
+ */
+export function readUpgradeAnswer(buf: Buffer): { status: number; statusLine: string; rest: Buffer } | undefined {
+  const end = buf.indexOf('\r\n\r\n');
+  if (end < 0) {
+    if (buf.length > 64 * 1024) throw new Error('the answer to the upgrade request is too long');
+    return undefined;
+  }
+  const statusLine = buf.subarray(0, buf.indexOf('\r\n')).toString('latin1');
+  return { status: Number(statusLine.split(' ')[1]), statusLine, rest: buf.subarray(end + 4) };
+}
+
+/**
  * Sends `POST path` with `Upgrade: h2c` to the engine and returns the socket
  * once it answers 101, with any bytes after the response head put back.
  */
@@ -98,23 +113,23 @@ export async function upgradeEngineSocket(addr: BuilderAddress, path: '/grpc' | 
     };
     const onData = (chunk: Buffer): void => {
       buf = Buffer.concat([buf, chunk]);
-      const end = buf.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (buf.length > 64 * 1024) fail(new Error('the answer to the upgrade request is too long'));
-        return;
+      let answer: ReturnType<typeof readUpgradeAnswer>;
+      try {
+        answer = readUpgradeAnswer(buf);
+      } catch (err) {
+        return fail(err);
       }
+      if (!answer) return;
       socket.off('data', onData);
       socket.off('error', fail);
       socket.off('end', onEnd);
       socket.pause();
-      const statusLine = buf.subarray(0, buf.indexOf('\r\n')).toString();
-      const status = Number(statusLine.split(' ')[1]);
+      const { status, statusLine, rest } = answer;
       if (status !== 101) {
         socket.destroy();
         const why = status === 404 ? 'the engine has no BuildKit endpoint; use Docker Engine 18.09 or later' : `the engine answered ${statusLine}`;
         return reject(new UserError(`the builder at ${addr.url} refused the ${path} upgrade (${why}).`));
       }
-      const rest = buf.subarray(end + 4);
       if (rest.length > 0) socket.unshift(rest);
       resolve(socket);
     };
