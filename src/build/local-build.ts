@@ -382,6 +382,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         : ['network.host'],
       ...(events.progress ? { onProgress: events.progress } : {}),
       ...(events.trace ? { onTrace: events.trace } : {}),
+      onRetry: (why) => events.warn(why),
       ...(events.signal ? { signal: events.signal } : {}),
     });
     if (iidfile && result.imageDigest) writeFileSync(iidfile, result.imageDigest);

@@ -116,6 +116,8 @@ export interface BuildOptions {
   onProgress?: (event: ProgressEvent) => void;
   /** Milestones of the build on the client (session attached, each directory synced), for timing traces. */
   onTrace?: (event: string) => void;
+  /** Called, with a sentence saying why, when the build is solved again after a fault of the builder's own. */
+  onRetry?: (reason: string) => void;
   /** Aborting cancels the solve on the builder. */
   signal?: AbortSignal;
   entitlements?: Entitlement[];

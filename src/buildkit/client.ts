@@ -59,6 +59,11 @@ const STATUS_READ_EVERY_MS = 50;
 /** How long a failed build waits for the rest of its progress (the failing step's output). */
 const STATUS_DRAIN_MS = 500;
 const BRIDGE = '/moby.buildkit.v1.frontend.LLBBridge';
+/**
+ * A build is solved at most this often: again only after a fault of the
+ * builder's own (see schedulerRace), never after a step failed.
+ */
+const SOLVE_ATTEMPTS = 3;
 
 /** A build that failed on the builder (a step exited non-zero, a secret was missing, ...). */
 export class BuildFailedError extends UserError {
@@ -142,7 +147,6 @@ class Client implements BuildKitClient {
       options.secrets?.wipe();
       throw new BuildCancelledError();
     }
-    const ref = randomBytes(16).toString('hex');
     let localDirs: BuildOptions['localDirs'];
     try {
       localDirs = await withDockerignore(options.localDirs);
@@ -164,13 +168,62 @@ class Client implements BuildKitClient {
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
     options.signal?.addEventListener('abort', onAbort, { once: true });
-    let status: { done: Promise<void>; hurry(): void } | undefined;
-    let succeeded = false;
     try {
       if (this.sessionTransport === 'upgrade') await session.attachToEngine(this.addr);
       else await session.attachToBuildkitd(this.#channel);
       options.onTrace?.('session attached');
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const solved = await this.#solve(options, session.id, redactor, stop.signal);
+          return { ...solved, secretFetches: options.secrets?.fetches() ?? [], bytesSynced: session.bytesSynced };
+        } catch (err) {
+          const race = stop.signal.aborted ? undefined : schedulerRace(err);
+          if (!race) throw err;
+          if (attempt === SOLVE_ATTEMPTS) {
+            throw new BuildFailedError(
+              `the build failed ${SOLVE_ATTEMPTS} times in a row on a race in the builder itself ("${race}", a fault of BuildKit 0.8 as in Docker Engine 20.10 when many steps start at once), not on the Dockerfile; run the build again (finished steps are cached), or point --builder at a newer buildkitd.`,
+            );
+          }
+          options.onRetry?.(
+            `the builder failed on a race in its own scheduler ("${race}", a fault of BuildKit 0.8 as in Docker Engine 20.10 when many steps start at once), not on the Dockerfile; solving again (attempt ${attempt + 1} of ${SOLVE_ATTEMPTS}), reusing the steps that finished.`,
+          );
+        }
+      }
+    } catch (err) {
+      if (options.signal?.aborted) throw new BuildCancelledError();
+      if (err instanceof UserError) throw err;
+      if (err instanceof GrpcError) {
+        throw new BuildFailedError(`the build failed: ${redactor.redactText(cleanSolveError(err.details))}`);
+      }
+      throw err;
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+      stop.abort();
+      session.close();
+      options.secrets?.wipe();
+      redactor.wipe();
+    }
+  }
 
+  /**
+   * One Solve of the build on an attached session: the definition or the
+   * frontend, the progress, the export. A failed solve stops its own
+   * progress and frontend; the session stays for another solve.
+   */
+  async #solve(
+    options: BuildOptions,
+    sessionId: string,
+    redactor: SecretRedactor,
+    buildSignal: AbortSignal,
+  ): Promise<{ ref: string; exporterResponse: Record<string, string>; imageDigest?: string }> {
+    const ref = randomBytes(16).toString('hex');
+    // Everything this solve started stops when this aborts (the build's signal aborts it too).
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    buildSignal.addEventListener('abort', onAbort, { once: true });
+    let status: { done: Promise<void>; hurry(): void } | undefined;
+    let succeeded = false;
+    try {
       const exporter = exporterRequest(options.exporter);
       const solve = this.#channel.unary(
         `${CONTROL}/Solve`,
@@ -178,7 +231,7 @@ class Client implements BuildKitClient {
         decodeControlSolveResponse,
         {
           Ref: ref,
-          Session: session.id,
+          Session: sessionId,
           ...(options.definition ? { Definition: options.definition.definition } : {}),
           Exporter: exporter.type,
           ExporterAttrs: exporter.attrs,
@@ -200,7 +253,7 @@ class Client implements BuildKitClient {
         stop.signal.addEventListener('abort', onStop, { once: true });
         // A solve that ends early (error, session lost) must not leave the frontend waiting.
         solve.then(onStop, onStop);
-        const gateway = this.#gateway(ref, session.id, gatewayStop.signal);
+        const gateway = this.#gateway(ref, sessionId, gatewayStop.signal);
         let frontendError: unknown;
         let returned: { ref: GatewayRef | null; imageConfig?: ImageConfigFile } | undefined;
         try {
@@ -250,24 +303,11 @@ class Client implements BuildKitClient {
       const exporterResponse = { ...res.ExporterResponse };
       // The image id (its config's digest), as docker prints it; the moby exporter reports it as the digest.
       const imageDigest = exporterResponse['containerimage.config.digest'] ?? exporterResponse['containerimage.digest'];
-      return {
-        ref,
-        exporterResponse,
-        ...(imageDigest ? { imageDigest } : {}),
-        secretFetches: options.secrets?.fetches() ?? [],
-        bytesSynced: session.bytesSynced,
-      };
-    } catch (err) {
-      if (options.signal?.aborted) throw new BuildCancelledError();
-      if (err instanceof UserError) throw err;
-      if (err instanceof GrpcError) {
-        throw new BuildFailedError(`the build failed: ${redactor.redactText(cleanSolveError(err.details))}`);
-      }
-      throw err;
+      return { ref, exporterResponse, ...(imageDigest ? { imageDigest } : {}) };
     } finally {
-      options.signal?.removeEventListener('abort', onAbort);
-      if (!succeeded && !stop.signal.aborted && status) {
-        // A failed build: the failing step's last output may still be on its way.
+      buildSignal.removeEventListener('abort', onAbort);
+      if (!succeeded && !buildSignal.aborted && status) {
+        // A failed solve: the failing step's last output may still be on its way.
         status.hurry();
         let timer: ReturnType<typeof setTimeout> | undefined;
         await Promise.race([status.done, new Promise((resolve) => (timer = setTimeout(resolve, STATUS_DRAIN_MS)))]);
@@ -275,9 +315,6 @@ class Client implements BuildKitClient {
       }
       stop.abort();
       await status?.done.catch(() => undefined);
-      session.close();
-      options.secrets?.wipe();
-      redactor.wipe();
     }
   }
 
@@ -470,6 +507,20 @@ async function withDockerignore(dirs: BuildOptions['localDirs']): Promise<BuildO
 function errorText(err: unknown): string {
   if (err instanceof GrpcError) return cleanSolveError(err.details);
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * BuildKit 0.8 (Docker Engine 20.10) has a race in its request deduplication
+ * ("flightcontrol"): when many steps start at once, a step can fail before
+ * its command runs with "flightcontrol: exceeded retry timeout" (a cold
+ * 30-stage build here: about one in seven). Nothing of the Dockerfile's is at
+ * fault and the steps that finished are cached, so the build can be solved
+ * again. Returns the fault's text when `err` is that, else undefined.
+ */
+export function schedulerRace(err: unknown): string | undefined {
+  const text = err instanceof GrpcError ? err.details : err instanceof Error ? err.message : '';
+  // At the end only: a failing RUN's message quotes its command, and then ends with the exit code.
+  return /(?:^|: )flightcontrol: exceeded retry timeout\s*$/.test(text) ? 'flightcontrol: exceeded retry timeout' : undefined;
 }
 
 /** BuildKit wraps errors in layers of "rpc error: code = ... desc ="; keep the meaning. */

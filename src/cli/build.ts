@@ -133,7 +133,12 @@ export const buildCommands = {
               cwd: ctx.cwd,
             },
             {
-              warn: (m) => ctx.stderr.write(mode === 'json' ? `${JSON.stringify({ warning: m })}\n` : `hangar: warning: ${m}\n`),
+              // On a terminal the live view draws the warning above itself; JSON warnings stay off stdout.
+              warn: (m) => {
+                if (mode === 'json') ctx.stderr.write(`${JSON.stringify({ warning: m })}\n`);
+                else if (renderer) renderer.note(`hangar: warning: ${m}`);
+                else ctx.stderr.write(`hangar: warning: ${m}\n`);
+              },
               // HANGAR_DEBUG=1: when each step of the client's side happened, in ms since the process started.
               ...(ctx.env.HANGAR_DEBUG === '1' ? { trace: (e: string) => ctx.stderr.write(`hangar: debug: ${performance.now().toFixed(0)} ms (cpu ${cpuMs()} ms) ${e}\n`) } : {}),
               ...(progress ? { progress } : {}),

@@ -159,6 +159,20 @@ describe('BuildKit on the Docker Engine', () => {
     expect((err as Error).message).not.toContain('leaky-value-123');
   });
 
+  it("does not solve again after a step fails, even one whose command names the builder's own race", async () => {
+    const retries: string[] = [];
+    const err = await client
+      .build({
+        definition: marshalDefinition(runOnBusybox('echo "x]: flightcontrol: exceeded retry timeout"; exit 4'), { platform }),
+        entitlements: ['network.host'],
+        onRetry: (why) => retries.push(why),
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BuildFailedError);
+    expect((err as Error).message).toMatch(/flightcontrol: exceeded retry timeout.*exit code: 4$/);
+    expect(retries).toEqual([]);
+  });
+
   it('ends the solve with the frontend error when the frontend throws', async () => {
     const secrets = new SecretStore();
     secrets.set('token', 'frontend-error-value');

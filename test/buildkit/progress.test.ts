@@ -118,6 +118,85 @@ describe('progress rendering', () => {
   });
 });
 
+/** What a terminal shows after `text`: lines are only ever cleared and rewritten whole, the cursor moved up or to the next line. */
+function screen(text: string): string[] {
+  const rows: string[] = [];
+  let row = 0;
+  const ESC = String.fromCharCode(27);
+  for (const part of text.split(new RegExp(`(${ESC}\\[\\d*[AK]|\n)`))) {
+    if (!part) continue;
+    const up = new RegExp(`^${ESC}\\[(\\d+)A$`).exec(part);
+    if (up) row = Math.max(0, row - Number(up[1]));
+    else if (part === '\x1b[2K') rows[row] = '';
+    else if (part === '\n') row++;
+    else rows[row] = (rows[row] ?? '') + part;
+  }
+  return rows.slice(0, row);
+}
+
+describe('notes among the steps (a warning such as a retried solve)', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('writes a note at once on plain output, after the lines still held', () => {
+    vi.useFakeTimers();
+    const { writes, r } = timedPlain();
+    r.update(events[0]!);
+    r.update(events[1]!);
+    expect(writes).toHaveLength(1);
+    r.note('hangar: warning: solving again');
+    expect(writes).toEqual(['#1 [1/2] FROM busybox\n#1 CACHED\n', '#2 RUN make\nhangar: warning: solving again\n']);
+    r.finish();
+    vi.advanceTimersByTime(1000);
+    expect(writes.join('')).not.toMatch(/solving again[^]*solving again/);
+  });
+
+  it('draws a note above the live view on a terminal, where it stays as the view changes', () => {
+    const s = sink(true);
+    let now = 1_700_000_000_000;
+    const r = createProgressRenderer('tty', s.out, { now: () => now, refreshMs: 0 });
+    events.slice(0, 3).forEach((e) => r.update(e));
+    r.note('hangar: warning: solving again');
+    now += 1000;
+    r.update(events[3]!);
+    r.update(events[4]!);
+    r.finish();
+    const shown = screen(s.text());
+    expect(shown[0]).toBe('hangar: warning: solving again');
+    expect(shown[1]).toMatch(/^Build finished in 1\.0s \(2\/2 steps\)/);
+    expect(shown.filter((l) => l.includes('solving again'))).toHaveLength(1);
+    expect(shown.slice(2).map((l) => l.trimEnd())).toEqual([expect.stringMatching(/^✔ \[1\] \[1\/2\] FROM busybox +CACHED$/), expect.stringMatching(/^✔ \[2\] RUN make +2\.5s$/)]);
+  });
+
+  it('gives a note its own JSON line', () => {
+    const s = sink();
+    const r = createProgressRenderer('json', s.out);
+    r.note('solving again');
+    expect(JSON.parse(s.text())).toEqual({ type: 'note', text: 'solving again' });
+  });
+
+  it('shows a step that failed and then ran again in a new solve as done, not failed', () => {
+    const failed = { vertexes: [{ digest: 'sha256:b', name: 'RUN make', inputs: [], cached: false, started: t(1), completed: t(2), error: 'flightcontrol: exceeded retry timeout' }], statuses: [], logs: [] };
+    const again = [
+      { vertexes: [{ digest: 'sha256:b', name: 'RUN make', inputs: [], cached: false, started: t(5) }], statuses: [], logs: [] },
+      { vertexes: [{ digest: 'sha256:b', name: 'RUN make', inputs: [], cached: false, started: t(5), completed: t(6) }], statuses: [], logs: [] },
+    ];
+    const tty = sink(true);
+    const r = createProgressRenderer('tty', tty.out, { refreshMs: 0 });
+    for (const e of [events[1]!, failed, ...again]) r.update(e);
+    r.finish();
+    const last = screen(tty.text());
+    expect(last.join('\n')).not.toContain('✖');
+    expect(last.join('\n')).toMatch(/✔ \[1\] RUN make +1\.0s/);
+    const plain = sink();
+    const p = createProgressRenderer('plain', plain.out, { refreshMs: 0 });
+    for (const e of [events[1]!, failed, ...again]) p.update(e);
+    p.finish();
+    expect(plain.text()).toBe(['#1 RUN make', '#1 ERROR: flightcontrol: exceeded retry timeout', '#1 DONE 1.0s', ''].join('\n'));
+  });
+});
+
 describe('progress details', () => {
   afterEach(() => {
     vi.useRealTimers();

@@ -13,6 +13,8 @@ export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json';
 
 export interface ProgressRenderer {
   update(event: ProgressEvent): void;
+  /** A line of the command's own (a warning), shown in order with the steps. */
+  note(text: string): void;
   /** Final render; `error` is shown under the failed step. */
   finish(error?: string): void;
 }
@@ -89,7 +91,9 @@ class Steps {
       s.started = v.started?.getTime();
       s.completed = v.completed?.getTime();
       if (s.index === 0 && (s.started !== undefined || s.cached || s.completed !== undefined)) s.index = ++this.#numbered;
+      // A step solved again (the build retried) starts without its earlier error.
       if (v.error) s.error = v.error;
+      else delete s.error;
     }
     for (const st of event.statuses) {
       const s = this.byDigest.get(st.vertex);
@@ -308,6 +312,14 @@ class PlainProgress implements ProgressRenderer {
     this.#emit(items);
   }
 
+  note(text: string): void {
+    // Written now (after whatever is pending), not on the write interval: a
+    // warning before an error must not wait for a timer the exit cancels.
+    clearTimeout(this.#timer);
+    this.#pending.push(`${text}\n`);
+    this.#flush(false);
+  }
+
   /** A step's unfinished last output line, as a line of its own (once). */
   #partial(s: StepState): string {
     if (!s.partial) return '';
@@ -352,6 +364,10 @@ class JsonProgress implements ProgressRenderer {
     }
   }
 
+  note(text: string): void {
+    this.#line({ type: 'note', text });
+  }
+
   finish(error?: string): void {
     this.#line(error ? { type: 'result', ok: false, error } : { type: 'result', ok: true });
   }
@@ -371,6 +387,8 @@ class TtyProgress implements ProgressRenderer {
   #frame = 0;
   #timer: NodeJS.Timeout | undefined;
   #finished = false;
+  /** Lines to write above the view at the next draw; they stay when it is redrawn. */
+  #notes: string[] = [];
 
   constructor(
     readonly out: ProgressOutput,
@@ -390,6 +408,15 @@ class TtyProgress implements ProgressRenderer {
     if (this.#finished) return;
     this.#steps.apply(event);
     if (!this.#timer) this.#draw(false);
+  }
+
+  note(text: string): void {
+    if (this.#finished) {
+      this.out.write(`${text}\n`);
+      return;
+    }
+    this.#notes.push(text);
+    this.#draw(false);
   }
 
   finish(error?: string): void {
@@ -437,12 +464,14 @@ class TtyProgress implements ProgressRenderer {
       if (s.error) lines.push(clip(`    error: ${s.error}`));
     }
     if (final && error && !steps.some((s) => s.error)) lines.push(clip(`error: ${error}`));
+    // Notes are written where the previous view began, the view under them.
+    const notes = this.#notes.splice(0);
     let text = '';
     if (this.#drawnLines > 0) text += `\x1b[${this.#drawnLines}A`;
-    for (const line of lines) text += `\x1b[2K${line}\n`;
+    for (const line of [...notes, ...lines]) text += `\x1b[2K${line}\n`;
     // Clear what is left of a taller previous frame.
-    for (let i = lines.length; i < this.#drawnLines; i++) text += '\x1b[2K\n';
-    const extraLines = Math.max(0, this.#drawnLines - lines.length);
+    for (let i = notes.length + lines.length; i < this.#drawnLines; i++) text += '\x1b[2K\n';
+    const extraLines = Math.max(0, this.#drawnLines - notes.length - lines.length);
     if (extraLines > 0) text += `\x1b[${extraLines}A`;
     this.#drawnLines = lines.length;
     this.out.write(text);
