@@ -344,10 +344,17 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
     let compiled: CompiledBuild | undefined;
     const result = await client.build({
       frontend: async (gw) => {
-        const platform = await platformReady;
         trace('frontend started');
         // A Dockerfile error found ahead is the one compiling here would report.
-        const ahead = precompiled && samePlatform(platform, hostPlatform) ? await precompiled : undefined;
+        const early = precompiled ? await precompiled : undefined;
+        // A gateway solve is lazy (nothing runs until the result is returned),
+        // so the definition compiled ahead for this machine's platform is
+        // handed over while the worker list is still on its way, and used only
+        // if the builder's platform is that one.
+        const earlyRef = early && early.build.state !== null ? gw.solve(early.def) : undefined;
+        earlyRef?.catch(() => undefined);
+        const platform = await platformReady;
+        const ahead = early && samePlatform(platform, hostPlatform) ? early : undefined;
         compiled =
           ahead?.build ??
           (await compile(platform, async (ref) => {
@@ -368,7 +375,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
           }));
         const def = ahead?.def ?? marshalDefinition(compiled.state, { platform });
         trace(`compiled ${compiled.stages.length} stage(s) to ${def.digests.length} ops${ahead ? ' (ahead, base image configs from the local cache)' : ''}`);
-        const ref = compiled.state === null ? null : await gw.solve(def);
+        const ref = compiled.state === null ? null : await (ahead && earlyRef ? earlyRef : gw.solve(def));
         trace('definition handed to the builder');
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },

@@ -343,7 +343,8 @@ class Client implements BuildKitClient {
           `${BRIDGE}/Solve`,
           encodeGatewaySolveRequest,
           decodeGatewaySolveResponse,
-          { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: true },
+          // Without allowResultArrayRef the answer is the ref's id alone, not also the whole definition echoed back.
+          { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: false },
           { metadata, signal },
         );
         const id = res.result?.ref ?? res.result?.refDeprecated ?? res.ref;

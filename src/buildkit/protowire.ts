@@ -12,6 +12,19 @@
 const utf8Encoder = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
+/** Bytes kept for a nested message's length: up to 2^35 - 1, beyond any message a build sends (gRPC's own limit is 4 GiB). */
+const MESSAGE_LENGTH_ROOM = 5;
+
+/** How many bytes `v` (a non-negative integer) takes as a varint. */
+function varintSize(v: number): number {
+  let n = 1;
+  while (v > 0x7f) {
+    v = Math.floor(v / 128);
+    n++;
+  }
+  return n;
+}
+
 /** A growable byte buffer with protobuf's field writes. */
 export class ProtoWriter {
   #buf = new Uint8Array(256);
@@ -82,10 +95,33 @@ export class ProtoWriter {
   /** A string field; left out when empty unless `always` (repeated elements, map keys and values). */
   string(field: number, s: string, always = false): void {
     if (s === '' && !always) return;
-    const b = utf8Encoder.encode(s);
     this.tag(field, 2);
-    this.varint(b.length);
-    this.raw(b);
+    // Most strings a build sends (digests, cap names, paths) are short ASCII: written as they are.
+    const n = s.length;
+    if (n < 0x80) {
+      this.#room(n + 1);
+      const buf = this.#buf;
+      const at = this.#len + 1;
+      let i = 0;
+      while (i < n) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        buf[at + i++] = c;
+      }
+      if (i === n) {
+        buf[at - 1] = n;
+        this.#len = at + n;
+        return;
+      }
+    }
+    // Encoded in place after room for the longest length it could have
+    // (3 bytes per UTF-16 unit), then moved up against its actual length.
+    const most = s.length * 3;
+    const room = varintSize(most);
+    this.#room(room + most);
+    const at = this.#len;
+    const written = utf8Encoder.encodeInto(s, this.#buf.subarray(at + room, at + room + most)).written;
+    this.#close(at, room, written);
   }
 
   /** A bytes field; left out when empty unless `always` (repeated elements, map values). */
@@ -96,13 +132,37 @@ export class ProtoWriter {
     this.raw(b);
   }
 
-  /** A message field, written even when empty (it is set). */
+  /**
+   * A message field, written even when empty (it is set). `build` writes the
+   * body into this writer, after room for its length (no buffer of its own
+   * per message, and no copy but a move of a few bytes).
+   */
   message(field: number, build: (w: ProtoWriter) => void): void {
-    const sub = new ProtoWriter();
-    build(sub);
     this.tag(field, 2);
-    this.varint(sub.#len);
-    this.raw(sub.#buf.subarray(0, sub.#len));
+    this.#room(MESSAGE_LENGTH_ROOM);
+    const at = this.#len;
+    this.#len += MESSAGE_LENGTH_ROOM;
+    build(this);
+    this.#close(at, MESSAGE_LENGTH_ROOM, this.#len - at - MESSAGE_LENGTH_ROOM);
+  }
+
+  /**
+   * Ends a length-delimited field whose `size` bytes were written `room`
+   * bytes after `at`: writes the length at `at` and moves the bytes to
+   * follow it.
+   */
+  #close(at: number, room: number, size: number): void {
+    const n = varintSize(size);
+    if (n > room) throw new RangeError(`a field of ${size} bytes is longer than its room for a length`);
+    if (n < room) this.#buf.copyWithin(at + n, at + room, at + room + size);
+    let v = size;
+    let i = at;
+    while (v > 0x7f) {
+      this.#buf[i++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
+    this.#buf[i] = v;
+    this.#len = at + n + size;
   }
 
   /** A map<string, string> field, entries in the record's key order. */

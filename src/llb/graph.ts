@@ -476,5 +476,15 @@ function withMetaCaps(caps: string[], options: OpOptions): string[] {
 
 /** Byte-wise string order (Go's), not locale or UTF-16 order. */
 export function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Below the surrogates UTF-16 units sort as UTF-8 bytes do; from there
+    // on (pairs, lone halves, U+E000 and up) compare the bytes themselves.
+    if (x >= 0xd800 || y >= 0xd800) return Buffer.compare(Buffer.from(a), Buffer.from(b));
+    return x - y;
+  }
+  return a.length - b.length;
 }
