@@ -64,6 +64,7 @@ const BRIDGE = '/moby.buildkit.v1.frontend.LLBBridge';
  * builder's own (see schedulerRace), never after a step failed.
  */
 const SOLVE_ATTEMPTS = 3;
+const RACE_CAUSE = 'a fault of BuildKit 0.8 as in Docker Engine 20.10 when many steps start at once';
 
 /** A build that failed on the builder (a step exited non-zero, a secret was missing, ...). */
 export class BuildFailedError extends UserError {
@@ -181,11 +182,11 @@ class Client implements BuildKitClient {
           if (!race) throw err;
           if (attempt === SOLVE_ATTEMPTS) {
             throw new BuildFailedError(
-              `the build failed ${SOLVE_ATTEMPTS} times in a row on a race in the builder itself ("${race}", a fault of BuildKit 0.8 as in Docker Engine 20.10 when many steps start at once), not on the Dockerfile; run the build again (finished steps are cached), or point --builder at a newer buildkitd.`,
+              `the build failed ${SOLVE_ATTEMPTS} times in a row on a race in the builder itself ("${race}", ${RACE_CAUSE}), not on the Dockerfile; run the build again (finished steps are cached), or point --builder at a newer buildkitd.`,
             );
           }
           options.onRetry?.(
-            `the builder failed on a race in its own scheduler ("${race}", a fault of BuildKit 0.8 as in Docker Engine 20.10 when many steps start at once), not on the Dockerfile; solving again (attempt ${attempt + 1} of ${SOLVE_ATTEMPTS}), reusing the steps that finished.`,
+            `the builder failed on a race in its own scheduler ("${race}", ${RACE_CAUSE}), not on the Dockerfile; solving again (attempt ${attempt + 1} of ${SOLVE_ATTEMPTS}), reusing the steps that finished.`,
           );
         }
       }

@@ -42,11 +42,17 @@ export class ProtoWriter {
   /** A non-negative integer below 2^53. */
   varint(v: number): void {
     this.#room(10);
+    this.#len = this.#varintAt(this.#len, v);
+  }
+
+  /** Writes `v` as a varint at `at` (the room is the caller's); returns where it ends. */
+  #varintAt(at: number, v: number): number {
     while (v > 0x7f) {
-      this.#buf[this.#len++] = (v % 128) | 0x80;
+      this.#buf[at++] = (v % 128) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.#buf[this.#len++] = v;
+    this.#buf[at++] = v;
+    return at;
   }
 
   /** An unsigned 64-bit value as a varint. */
@@ -155,14 +161,7 @@ export class ProtoWriter {
     const n = varintSize(size);
     if (n > room) throw new RangeError(`a field of ${size} bytes is longer than its room for a length`);
     if (n < room) this.#buf.copyWithin(at + n, at + room, at + room + size);
-    let v = size;
-    let i = at;
-    while (v > 0x7f) {
-      this.#buf[i++] = (v % 128) | 0x80;
-      v = Math.floor(v / 128);
-    }
-    this.#buf[i] = v;
-    this.#len = at + n + size;
+    this.#len = this.#varintAt(at, size) + size;
   }
 
   /** A map<string, string> field, entries in the record's key order. */
