@@ -5,6 +5,11 @@ import { toProgressEvent } from '../../src/buildkit/client.js';
 import { SecretRedactor } from '../../src/buildkit/redact.js';
 import type { StatusUpdate } from '../../src/buildkit/status-decode.js';
 
+// Tests that take the fake clock hand it back, whatever they assert.
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 function sink(isTTY = false) {
   let text = '';
   return { out: { isTTY, columns: 80, write: (s: string | Uint8Array) => ((text += s.toString()), true) }, text: () => text };
@@ -37,10 +42,6 @@ describe('progress rendering', () => {
   });
 
   describe('plain output written at most every interval', () => {
-    afterEach(() => {
-      vi.useRealTimers();
-    });
-
     it('writes the first update at once, gathers the next ones until the interval ends, and loses nothing at the end', () => {
       vi.useFakeTimers();
       const { writes, r } = timedPlain();
@@ -135,10 +136,6 @@ function screen(text: string): string[] {
 }
 
 describe('notes among the steps (a warning such as a retried solve)', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('writes a note at once on plain output, after the lines still held', () => {
     vi.useFakeTimers();
     const { writes, r } = timedPlain();
@@ -198,10 +195,6 @@ describe('notes among the steps (a warning such as a retried solve)', () => {
 });
 
 describe('progress details', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   const vtx = (digest: string, name: string, started?: number, completed?: number, cached = false) => ({
     digest,
     name,
