@@ -7,7 +7,7 @@
 // Reports medians, the hangar/docker ratio with a 95% bootstrap interval and
 // client peak RSS, and writes a markdown table with every run's seconds.
 // Removes the images it built when it ends.
-// Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...]
+// Usage: npx tsx bench/build/run.ts [--runs 5] [--out FILE] [--only NAME,...] [--logs DIR]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -25,10 +25,11 @@ interface Options {
   out: string;
   work: string;
   only: string[] | undefined;
+  logs: string | undefined;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 5, out: join(ROOT, 'bench/build/RESULTS.md'), work: '/tmp/hangar-bench-build', only: undefined };
+  const opts: Options = { runs: 5, out: join(ROOT, 'bench/build/RESULTS.md'), work: '/tmp/hangar-bench-build', only: undefined, logs: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -36,7 +37,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--out' && v) opts.out = resolve(v);
     else if (a === '--work' && v) opts.work = resolve(v);
     else if (a === '--only' && v) opts.only = v.split(',');
-    else throw new Error(`unknown argument ${a}; use --runs N, --out FILE, --work DIR, --only case,...`);
+    else if (a === '--logs' && v) opts.logs = resolve(v);
+    else throw new Error(`unknown argument ${a}; use --runs N, --out FILE, --work DIR, --only case,..., --logs DIR`);
     i++;
   }
   return opts;
@@ -59,7 +61,11 @@ interface Sample {
 const MAX_ATTEMPTS = 6;
 const retries: Record<Tool, number> = { hangar: 0, docker: 0 };
 
-function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sample {
+// With --logs DIR, each run's output (both tools print BuildKit's plain
+// progress) is kept as DIR/<case>-<tool>-<run>.log, to compare phases.
+let logDir: string | undefined;
+
+function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string, label?: string): Sample {
   tagsUsed.add(tag);
   const timeFile = join(secretDir, `time-${tool}`);
   const args = ['-t', tag, '--progress=plain', '--secret', `id=BENCH_TOKEN,src=${join(secretDir, 'token')}`, '--secret', `id=BENCH_KEY,src=${join(secretDir, 'key')}`, dir];
@@ -74,6 +80,7 @@ function buildOnce(tool: Tool, dir: string, tag: string, secretDir: string): Sam
     maxBuffer: 64 * 1024 * 1024,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  if (logDir && label) writeFileSync(join(logDir, `${label}.log`), Buffer.concat([r.stdout, r.stderr]));
   if (r.status !== 0) {
     throw new Error(`${tool} build of ${dir} failed (exit ${r.status}):\n${r.stderr.toString().slice(-3000)}${r.stdout.toString().slice(-2000)}`);
   }
@@ -200,7 +207,7 @@ interface CaseResult {
   samples: Record<Tool, Sample[]>;
 }
 
-function runCase(name: string, runs: number, prepare: (tool: Tool, round: number) => void, build: (tool: Tool) => Sample): CaseResult {
+function runCase(name: string, runs: number, prepare: (tool: Tool, round: number) => void, build: (tool: Tool, label: string) => Sample): CaseResult {
   const samples: Record<Tool, Sample[]> = { hangar: [], docker: [] };
   for (let round = 0; round < runs; round++) {
     // Alternate which tool goes first so neither always inherits a warmer machine.
@@ -213,7 +220,7 @@ function runCase(name: string, runs: number, prepare: (tool: Tool, round: number
       let s: Sample | undefined;
       for (let attempt = 1; s === undefined; attempt++) {
         try {
-          s = build(tool);
+          s = build(tool, `${name}-${tool}-${round + 1}${attempt > 1 ? `-attempt${attempt}` : ''}`);
         } catch (err) {
           if (!/flightcontrol/.test(String(err)) || attempt === MAX_ATTEMPTS) throw err;
           retries[tool]++;
@@ -232,6 +239,7 @@ function main(): void {
   const opts = parseArgs(process.argv.slice(2));
   const want = (n: string) => !opts.only || opts.only.includes(n);
   mkdirSync(opts.work, { recursive: true });
+  if (opts.logs) mkdirSync((logDir = opts.logs), { recursive: true });
   const secretDir = join(opts.work, 'secrets');
   mkdirSync(secretDir, { recursive: true });
   writeFileSync(join(secretDir, 'token'), 'bench-token-value-0123456789', { mode: 0o600 });
@@ -255,20 +263,20 @@ function main(): void {
       pruneBuilderCache();
       settleAfterPrune([ctxDir]);
     };
-    results.push(runCase('context-cold', opts.runs, prepare, (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+    results.push(runCase('context-cold', opts.runs, prepare, (t, l) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir, l)));
   }
   if (want('context-noop')) {
     for (const t of ['hangar', 'docker'] as Tool[]) buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir); // warm
-    results.push(runCase('context-noop', opts.runs, () => undefined, (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+    results.push(runCase('context-noop', opts.runs, () => undefined, (t, l) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir, l)));
   }
   if (want('context-one-file')) {
     for (const t of ['hangar', 'docker'] as Tool[]) buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir); // warm
     let n = 0;
-    results.push(runCase('context-one-file', opts.runs, () => touchOneFile(ctxDir, n++), (t) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir)));
+    results.push(runCase('context-one-file', opts.runs, () => touchOneFile(ctxDir, n++), (t, l) => buildOnce(t, ctxDir, tag(t, 'ctx'), secretDir, l)));
   }
   if (want('stages-cold')) {
     // Its prune deletes a few hundred files, not tens of thousands: no caches dropped.
-    results.push(runCase('stages-cold', opts.runs, () => pruneBuilderCache(), (t) => buildOnce(t, stagesDir, tag(t, 'stages'), secretDir)));
+    results.push(runCase('stages-cold', opts.runs, () => pruneBuilderCache(), (t, l) => buildOnce(t, stagesDir, tag(t, 'stages'), secretDir, l)));
   }
 
   const command = `npx tsx bench/build/run.ts ${process.argv.slice(2).join(' ')}`.trim();
