@@ -44,7 +44,7 @@ import { SecretRedactor } from './redact.js';
 import { decodeStatusResponse, type StatusUpdate } from './status-decode.js';
 import { readDockerignore } from './filesync/dockerignore.js';
 import { BuildSession } from './session.js';
-import { openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
+import { isLocalBuilder, openControlSession, parseBuilderUrl, resolveBuilderUrl, type BuilderAddress } from './transport.js';
 import { openServerStream } from './status-stream.js';
 
 export { resolveBuilderUrl };
@@ -164,6 +164,7 @@ class Client implements BuildKitClient {
       ...(options.exporter && 'dest' in options.exporter ? { exportFile: options.exporter.dest } : {}),
       ...(options.exporter?.type === 'local' ? { exportDir: options.exporter.dir } : {}),
       ...(options.onTrace ? { onTrace: options.onTrace } : {}),
+      paceSyncs: isLocalBuilder(this.addr),
     });
     // Everything started for this build stops when this aborts.
     const stop = new AbortController();

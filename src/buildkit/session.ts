@@ -24,7 +24,7 @@ import {
   encodeHealthCheckResponse,
 } from './messages.js';
 import { GrpcChannel, GrpcError, GrpcServer, GrpcStatus, metadataList } from './grpc.js';
-import { sendDirectory, type SendStats } from './filesync/send.js';
+import { ListingPace, sendDirectory, type SendStats } from './filesync/send.js';
 import { receiveDirectory } from './filesync/receive.js';
 import { upgradeEngineSocket, type BuilderAddress } from './transport.js';
 import type { LocalDir } from './api.js';
@@ -42,6 +42,8 @@ export interface BuildSessionOptions {
   exportDir?: string;
   /** Called with a line for each directory synced (timing traces). */
   onTrace?: (event: string) => void;
+  /** Keep each listing close behind the builder's requests (see STAT_LEAD): for a builder on this machine. */
+  paceSyncs?: boolean;
 }
 
 export class BuildSession {
@@ -57,6 +59,7 @@ export class BuildSession {
   /** What each FileSync call sent, by directory name. */
   readonly syncs: { name: string; stats: SendStats }[] = [];
   readonly #onTrace: ((event: string) => void) | undefined;
+  readonly #paceSyncs: boolean;
 
   constructor(options: BuildSessionOptions = {}) {
     this.id = options.id ?? randomBytes(16).toString('hex');
@@ -67,6 +70,7 @@ export class BuildSession {
     this.#exportFile = options.exportFile;
     this.#exportDir = options.exportDir;
     this.#onTrace = options.onTrace;
+    this.#paceSyncs = options.paceSyncs ?? false;
     this.#register();
   }
 
@@ -99,10 +103,11 @@ export class BuildSession {
           { packets: call.requests, sendFramed: (f, written) => call.sendFramed(f, written) },
           { includePatterns: list('include-patterns'), excludePatterns: excludes, followPaths: list('followpaths') },
           call.signal,
+          this.#paceSyncs ? new ListingPace() : undefined,
         );
         this.syncs.push({ name: name!, stats });
         this.#onTrace?.(
-          `synced ${name}: ${stats.entries} entries listed in ${stats.listedMs} ms, ${stats.filesSent} files (${stats.bytesSent} bytes) sent, done in ${stats.totalMs} ms`,
+          `synced ${name}: ${stats.entries} entries listed in ${stats.listedMs} ms (${stats.sentWhileListing} files sent by then), ${stats.filesSent} files (${stats.bytesSent} bytes) sent, done in ${stats.totalMs} ms`,
         );
       });
     }

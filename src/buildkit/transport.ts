@@ -25,6 +25,13 @@ export interface BuilderAddress {
   port?: number;
 }
 
+/** A builder on this machine: a unix socket, or TCP to a loopback address. */
+export function isLocalBuilder(addr: BuilderAddress): boolean {
+  if (addr.socketPath !== undefined) return true;
+  const host = (addr.host ?? '').toLowerCase();
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
 /** `--builder URL` > HANGAR_BUILDER > DOCKER_HOST > the local Docker socket. */
 export function resolveBuilderUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   for (const candidate of [flag, env.HANGAR_BUILDER, env.DOCKER_HOST]) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { connectBuilder } from '../../src/buildkit/index.js';
-import { parseBuilderUrl, resolveBuilderUrl, DEFAULT_BUILDER } from '../../src/buildkit/transport.js';
+import { isLocalBuilder, parseBuilderUrl, resolveBuilderUrl, DEFAULT_BUILDER } from '../../src/buildkit/transport.js';
 import { UserError } from '../../src/errors.js';
 
 describe('builder URL', () => {
@@ -29,6 +29,15 @@ describe('builder URL', () => {
       parseBuilderUrl(url);
     } catch (err) {
       expect((err as Error).message).toMatch(/^builder URL .*; use unix:\/\/\/path/);
+    }
+  });
+
+  it('tells a builder on this machine (a socket or loopback) from one over the network', () => {
+    for (const url of ['unix:///var/run/docker.sock', 'buildkit+unix:///run/buildkit/buildkitd.sock', 'tcp://127.0.0.1:2375', 'tcp://127.1.2.3:2375', 'buildkit+tcp://localhost:1234', 'tcp://[::1]:2375']) {
+      expect(isLocalBuilder(parseBuilderUrl(url)), url).toBe(true);
+    }
+    for (const url of ['tcp://10.0.0.5:2375', 'buildkit+tcp://builder.example:1234', 'tcp://[2001:db8::1]:2375', 'tcp://127.example:2375']) {
+      expect(isLocalBuilder(parseBuilderUrl(url)), url).toBe(false);
     }
   });
 

@@ -54,6 +54,8 @@ export interface SendStats {
   bytesSent: number;
   /** Milliseconds from the builder's request to the end of the listing, and to FIN. */
   listedMs?: number;
+  /** Files already sent when the listing ended (most of a paced cold sync; next to none when contents wait behind the listing). */
+  sentWhileListing?: number;
   totalMs?: number;
 }
 
@@ -358,6 +360,11 @@ class ContextWalk {
  * with the first request and ends for the sync when a wait sees neither a
  * request nor a file sent for 50 ms (5 ms while fewer than 64 files have
  * been asked for: one changed file costs little).
+ *
+ * The lead is worth ~20 ms of the receiver's work, so a request has to come
+ * back well within that: the session paces only a builder on this machine
+ * (a unix socket or loopback); over a network the listing goes as fast as
+ * the stream takes it, as before.
  */
 export const STAT_LEAD = 256;
 export const STAT_RESUME = 160;
@@ -450,7 +457,7 @@ const LSTAT_OPTIONS = { bigint: true, throwIfNoEntry: false } as const;
  * Serves one DiffCopy call for `root`. Resolves when the receiver has sent
  * FIN (answered with FIN); rejects on an ERR packet or a failed read.
  */
-export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal, pace = new ListingPace()): Promise<SendStats> {
+export async function sendDirectory(root: string, stream: PacketStream, filter: WalkFilter, signal?: AbortSignal, pace?: ListingPace): Promise<SendStats> {
   const stats: SendStats = { entries: 0, filesSent: 0, bytesSent: 0 };
   const started = performance.now();
   const out = new PacketBatcher((framed, written) => stream.sendFramed(framed, written));
@@ -473,7 +480,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
     const w = newWireStat();
     while (walk.next()) {
       if (signal?.aborted || finished) return;
-      if (pace.mustWait(stats.entries)) {
+      if (pace && pace.mustWait(stats.entries)) {
         await pace.wait(stats.entries);
         if (signal?.aborted || finished) return;
       }
@@ -491,6 +498,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
     }
     await out.push(encodeStatPacket(undefined));
     stats.listedMs = Math.round(performance.now() - started);
+    stats.sentWhileListing = stats.filesSent;
     walkDone = true;
   })().catch(async (err: unknown) => {
     failure = err;
@@ -506,13 +514,13 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
   const reader = (async () => {
     for await (const p of stream.packets) {
       if (p.type === PacketType.REQ) {
-        pace.requested(p.ID);
+        pace?.requested(p.ID);
         requests.push(p.ID);
         notify();
       } else if (p.type === PacketType.FIN) {
         finished = true;
         notify();
-        pace.release();
+        pace?.release();
         return;
       } else if (p.type === PacketType.ERR) {
         throw new GrpcError(GrpcStatus.ABORTED, `the builder could not receive the files: ${Buffer.from(p.data).toString()}`);
@@ -520,12 +528,12 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
     }
     finished = true;
     notify();
-    pace.release();
+    pace?.release();
   })().catch((err: unknown) => {
     failure = err;
     finished = true;
     notify();
-    pace.release();
+    pace?.release();
   });
 
   // A few files in flight at once: the receiver writes them in parallel, and
@@ -545,7 +553,7 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
       fileAbs[id] = '';
       if (fileSize[id]! < DATA_CHUNK) await sendSmallFile(abs, id, out, stats);
       else await sendFile(abs, id, out, frames, stats, signal);
-      pace.progressed();
+      pace?.progressed();
     }
   };
   await Promise.all(Array.from({ length: FILE_WORKERS }, worker));
