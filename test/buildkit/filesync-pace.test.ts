@@ -5,9 +5,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { create, fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
+import { fromBinary } from '@bufbuild/protobuf';
 import { PacketSchema, Packet_PacketType as T, type Packet } from '../../src/buildkit/gen/fsutil/wire_pb.js';
 import { ListingPace, sendDirectory, type PacketStream } from '../../src/buildkit/filesync/send.js';
+import { packetsToSender } from './helpers.js';
 
 describe('ListingPace', () => {
   afterEach(() => {
@@ -102,12 +103,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function modelReceive(wants: (index: number) => boolean, pace?: ListingPace, window = 256 * 1024) {
-  const toSender: Packet[] = [];
-  let wakeSender: (() => void) | undefined;
-  const send = (p: MessageInitShape<typeof PacketSchema>): void => {
-    toSender.push(create(PacketSchema, p));
-    wakeSender?.();
-  };
+  const { send, packets } = packetsToSender();
   const inbox: Packet[] = [];
   const inboxBytes: number[] = [];
   let unread = 0;
@@ -115,18 +111,7 @@ async function modelReceive(wants: (index: number) => boolean, pace?: ListingPac
   let roomForSender: (() => void) | undefined;
 
   const stream: PacketStream = {
-    packets: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (toSender.length > 0) {
-            const p = toSender.shift()!;
-            yield p;
-            if (p.type === T.PACKET_FIN) return;
-          }
-          await new Promise<void>((r) => (wakeSender = r));
-        }
-      },
-    },
+    packets,
     sendFramed: async (framed, written) => {
       const copy = Buffer.from(framed);
       written?.();

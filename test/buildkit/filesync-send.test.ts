@@ -6,9 +6,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { create, fromBinary, type MessageInitShape } from '@bufbuild/protobuf';
-import { PacketSchema, Packet_PacketType as T, type Packet } from '../../src/buildkit/gen/fsutil/wire_pb.js';
+import { fromBinary } from '@bufbuild/protobuf';
+import { PacketSchema, Packet_PacketType as T } from '../../src/buildkit/gen/fsutil/wire_pb.js';
 import { DATA_CHUNK, sendDirectory, walkDirectory, type PacketStream } from '../../src/buildkit/filesync/send.js';
+import { packetsToSender } from './helpers.js';
 
 let dir: string;
 const contents = new Map<string, Buffer>();
@@ -34,12 +35,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A receiver that asks for every regular file (or none) and records what it got. */
 async function receive(requestFiles: boolean, lateWrites = false) {
-  const queue: Packet[] = [];
-  let wake: (() => void) | undefined;
-  const toSender = (p: MessageInitShape<typeof PacketSchema>): void => {
-    queue.push(create(PacketSchema, p));
-    wake?.();
-  };
+  const { send: toSender, packets: fromReceiver } = packetsToSender();
   const listing: string[] = [];
   const byId: string[] = [];
   const received = new Map<string, Buffer[]>();
@@ -47,18 +43,7 @@ async function receive(requestFiles: boolean, lateWrites = false) {
   let writes = 0;
   let packets = 0;
   const stream: PacketStream = {
-    packets: {
-      async *[Symbol.asyncIterator]() {
-        for (;;) {
-          while (queue.length > 0) {
-            const p = queue.shift()!;
-            yield p;
-            if (p.type === T.PACKET_FIN) return;
-          }
-          await new Promise<void>((r) => (wake = r));
-        }
-      },
-    },
+    packets: fromReceiver,
     sendFramed: async (framed, written) => {
       writes++;
       if (!lateWrites) {

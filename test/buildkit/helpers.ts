@@ -1,10 +1,12 @@
-// Shared pieces for the BuildKit engine tests: the platform, a bundled child
+// Shared pieces for the BuildKit tests: the platform, a bundled child
 // build script (plain node, so its memory is the client's, not a loader's),
-// and a way to run it.
+// a way to run it, and the receiver's side of a file sync's packet stream.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
+import { PacketSchema, Packet_PacketType as T, type Packet } from '../../src/buildkit/gen/fsutil/wire_pb.js';
 
 export const platform = { os: 'linux', architecture: 'amd64' };
 
@@ -84,4 +86,28 @@ export function processesMatching(needle: string): number[] {
     }
   }
   return out;
+}
+
+/** What a test receiver sends back to a file sync's sender: `packets` yields them in order and ends after FIN. */
+export function packetsToSender(): { send: (p: MessageInitShape<typeof PacketSchema>) => void; packets: AsyncIterable<Packet> } {
+  const queue: Packet[] = [];
+  let wake: (() => void) | undefined;
+  return {
+    send: (p) => {
+      queue.push(create(PacketSchema, p));
+      wake?.();
+    },
+    packets: {
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          while (queue.length > 0) {
+            const p = queue.shift()!;
+            yield p;
+            if (p.type === T.PACKET_FIN) return;
+          }
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+    },
+  };
 }
