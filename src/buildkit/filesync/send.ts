@@ -366,8 +366,8 @@ class ContextWalk {
  * (a unix socket or loopback); over a network the listing goes as fast as
  * the stream takes it, as before.
  */
-export const STAT_LEAD = 256;
-export const STAT_RESUME = 160;
+const STAT_LEAD = 256;
+const STAT_RESUME = 160;
 
 export interface PaceOptions {
   lead: number;
