@@ -518,23 +518,21 @@ export async function sendDirectory(root: string, stream: PacketStream, filter: 
         requests.push(p.ID);
         notify();
       } else if (p.type === PacketType.FIN) {
-        finished = true;
-        notify();
-        pace?.release();
-        return;
+        break;
       } else if (p.type === PacketType.ERR) {
         throw new GrpcError(GrpcStatus.ABORTED, `the builder could not receive the files: ${Buffer.from(p.data).toString()}`);
       }
     }
-    finished = true;
-    notify();
-    pace?.release();
-  })().catch((err: unknown) => {
-    failure = err;
-    finished = true;
-    notify();
-    pace?.release();
-  });
+  })()
+    .catch((err: unknown) => {
+      failure = err;
+    })
+    // FIN, the end of the stream or a failure: the workers stop and a waiting listing goes on.
+    .finally(() => {
+      finished = true;
+      notify();
+      pace?.release();
+    });
 
   // A few files in flight at once: the receiver writes them in parallel, and
   // large files are bound by reads, not the walk. Memory stays at most
