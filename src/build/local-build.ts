@@ -8,7 +8,7 @@
 // build settles) and, with --secret-cache=digest, as keyed digests.
 import { createHmac, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import {
   GrpcError,
@@ -17,6 +17,7 @@ import {
   SecretStore,
   connectBuilder,
   engineImageId,
+  isLocalBuilder,
   parseBuilderUrl,
   readDockerignore,
   resolveBuilderUrl,
@@ -32,8 +33,10 @@ import { readStream } from '../read-stream.js';
 import { UserError } from '../errors.js';
 import { compileDockerfile, neededStageIndexes, type CompiledBuild, type CompileOptions } from '../llb/compile.js';
 import { marshalDefinition } from '../llb/definition.js';
+import { evaluationOrder } from '../llb/evaluation-order.js';
 import { normalizeImageRef, type Platform } from '../llb/graph.js';
 import { loadSecretValues, parseSecretSpec, splitFields } from './secret-spec.js';
+import { evaluateInOrder } from './evaluate-in-order.js';
 import { cacheImageConfig, imageConfigCacheDir, readCachedImageConfig } from './image-config-cache.js';
 
 export interface LocalBuildRequest {
@@ -69,6 +72,15 @@ export interface LocalBuildRequest {
   iidfile?: string;
   /** Where `--secret id=X,src=/dev/stdin` reads from. */
   stdin?: NodeJS.ReadableStream;
+  /**
+   * How many of the stages the result reads the builder evaluates at a time,
+   * in the order the result reads them (src/llb/evaluation-order.ts); 0: all
+   * at once, as BuildKit schedules them. Defaults to four times this
+   * machine's cores for a builder on this machine (enough to keep its cores
+   * busy while some stages wait on the network), and 0 for another (whose
+   * cores and round trips are unknown).
+   */
+  evaluationWindow?: number;
   env: NodeJS.ProcessEnv;
   cwd: string;
 }
@@ -337,6 +349,7 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
       : undefined;
     precompiled?.catch(() => undefined);
 
+    const evaluationWindow = Math.max(0, Math.floor(req.evaluationWindow ?? (isLocalBuilder(builderAddress) ? 4 * availableParallelism() : 0)));
     client = await connectBuilder(req.builder, req.env, tls);
     trace(`connected to ${builderAddress.url}`);
     const platformReady = client.listWorkers().then((workers): Platform => workers[0]?.platforms[0] ?? { os: 'linux', architecture: 'amd64' });
@@ -377,6 +390,11 @@ export async function runLocalBuild(req: LocalBuildRequest, events: LocalBuildEv
         trace(`compiled ${compiled.stages.length} stage(s) to ${def.digests.length} ops${ahead ? ' (ahead, base image configs from the local cache)' : ''}`);
         const ref = compiled.state === null ? null : await (ahead && earlyRef ? earlyRef : gw.solve(def));
         trace('definition handed to the builder');
+        const steps = evaluationWindow > 0 ? evaluationOrder(compiled.state, { chunk: evaluationWindow }) : [];
+        if (steps.length > 0) {
+          const run = await evaluateInOrder(gw, steps, evaluationWindow, { platform });
+          trace(`evaluated ${run.evaluated} of ${steps.length} parts in order, ${evaluationWindow} inputs at a time${run.stoppedEarly ? ' (one failed; the build reports it)' : ''}`);
+        }
         return { ref, imageConfig: compiled.image as unknown as ImageConfigFile };
       },
       sessionId,

@@ -79,7 +79,7 @@ export interface Gateway {
     options?: { platform?: Platform; resolveMode?: 'default' | 'pull' | 'local' },
   ): Promise<{ digest: string; config: ImageConfigFile; raw: Uint8Array }>;
   /** Solves a definition and returns a reference to the result (not exported yet). */
-  solve(definition: MarshaledDefinition): Promise<GatewayRef>;
+  solve(definition: MarshaledDefinition, options?: { evaluate?: boolean }): Promise<GatewayRef>;
   /** Reads a file (or a byte range of it) from a solved result. */
   readFile(ref: GatewayRef, path: string, range?: { offset: number; length: number }): Promise<Buffer>;
 }

@@ -340,13 +340,13 @@ class Client implements BuildKitClient {
         );
         return { digest: res.Digest, config: JSON.parse(Buffer.from(res.Config).toString()) as ImageConfigFile, raw: res.Config };
       },
-      async solve(def) {
+      async solve(def, opts = {}) {
         const res = await channel.unary(
           `${BRIDGE}/Solve`,
           encodeGatewaySolveRequest,
           decodeGatewaySolveResponse,
           // Without allowResultArrayRef the answer is the ref's id alone, not also the whole definition echoed back.
-          { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: false },
+          { Definition: def.definition, allowResultReturn: true, allowResultArrayRef: false, Evaluate: opts.evaluate === true },
           { metadata, signal },
         );
         const id = res.result?.ref ?? res.result?.refDeprecated ?? res.ref;

@@ -38,4 +38,4 @@ export { parseDockerignore, readDockerignore, PatternMatcher } from './filesync/
 export { GrpcError, GrpcStatus } from './grpc.js';
 export { SecretRedactor } from './redact.js';
 export { engineImageId } from './engine-images.js';
-export { parseBuilderUrl } from './transport.js';
+export { isLocalBuilder, parseBuilderUrl } from './transport.js';

@@ -92,22 +92,33 @@ function writeDefinition(w: ProtoWriter, field: number, d: LlbDefinition): void 
 
 function writeDefinitionFields(m: ProtoWriter, d: LlbDefinition): void {
   for (const op of d.def) m.bytes(1, op, true);
-  for (const digest of Object.keys(d.metadata)) {
-    const meta = d.metadata[digest]!;
-    m.message(2, (e) => {
-      e.string(1, digest, true);
-      e.message(2, (o) => {
-        o.bool(1, meta.ignoreCache);
-        o.stringMap(2, meta.description);
-        for (const cap of Object.keys(meta.caps)) {
-          o.message(5, (c) => {
-            c.string(1, cap, true);
-            c.bool(2, meta.caps[cap]!, true);
-          });
-        }
-      });
+  for (const digest of Object.keys(d.metadata)) m.bytes(2, metadataEntry(digest, d.metadata[digest]!), true);
+}
+
+// A frontend that has the builder evaluate parts of a build sends the same
+// op's metadata in many definitions (src/build/evaluate-in-order.ts); each
+// entry is encoded once per metadata object.
+const encodedEntries = new WeakMap<OpMetadataFields, { digest: string; bytes: Uint8Array }>();
+
+/** One `metadata` map entry's bytes: the digest and its OpMetadata. */
+function metadataEntry(digest: string, meta: OpMetadataFields): Uint8Array {
+  const known = encodedEntries.get(meta);
+  if (known?.digest === digest) return known.bytes;
+  const bytes = encodeWith((e) => {
+    e.string(1, digest, true);
+    e.message(2, (o) => {
+      o.bool(1, meta.ignoreCache);
+      o.stringMap(2, meta.description);
+      for (const cap of Object.keys(meta.caps)) {
+        o.message(5, (c) => {
+          c.string(1, cap, true);
+          c.bool(2, meta.caps[cap]!, true);
+        });
+      }
     });
-  }
+  });
+  encodedEntries.set(meta, { digest, bytes });
+  return bytes;
 }
 
 /** A Definition's own bytes. */

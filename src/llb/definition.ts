@@ -35,35 +35,69 @@ export function digestOf(bytes: Uint8Array): string {
  * definition with no ops, which BuildKit solves to an empty result.
  */
 export function marshalDefinition(state: State, options: MarshalOptions = {}): MarshaledDefinition {
-  const definition: LlbDefinition = { def: [], metadata: {} };
-  const digests: string[] = [];
-  if (state === null) return { definition, digests, result: '' };
-  const done = new Map<Vertex, string>();
-  const metadata = new Map<string, OpMetadataFields>();
+  return new DefinitionMarshaler(options).marshal(state);
+}
 
-  const visit = (vertex: Vertex): string => {
-    const known = done.get(vertex);
-    if (known) return known;
-    const inputDigests = vertex.inputs.map((input) => visit(input.vertex));
-    const bytes = encodeOp(vertex, inputDigests, options.platform);
-    const digest = digestOf(bytes);
-    done.set(vertex, digest);
+interface EncodedOp {
+  digest: string;
+  bytes: Uint8Array;
+  meta: OpMetadataFields | undefined;
+}
+
+/**
+ * Marshals several states of one graph, encoding and hashing each op once
+ * however many of the definitions hold it. Each definition is byte for byte
+ * what `marshalDefinition` gives for its state.
+ */
+export class DefinitionMarshaler {
+  readonly #options: MarshalOptions;
+  readonly #encoded = new Map<Vertex, EncodedOp>();
+
+  constructor(options: MarshalOptions = {}) {
+    this.#options = options;
+  }
+
+  marshal(state: State): MarshaledDefinition {
+    const definition: LlbDefinition = { def: [], metadata: {} };
+    const digests: string[] = [];
+    if (state === null) return { definition, digests, result: '' };
+    const visited = new Set<Vertex>();
     // Two separately built but identical ops share a digest; keep one.
-    if (!digests.includes(digest)) {
-      digests.push(digest);
-      definition.def.push(bytes);
-      const meta = toMetadata(vertex);
-      if (meta) metadata.set(digest, meta);
-    }
-    return digest;
-  };
+    const kept = new Set<string>();
+    const metadata = new Map<string, OpMetadataFields>();
 
-  const result = visit(state.vertex);
-  const terminalBytes = encodeTerminalOp(result, state.index);
-  digests.push(digestOf(terminalBytes));
-  definition.def.push(terminalBytes);
-  for (const key of [...metadata.keys()].sort(compareBytes)) definition.metadata[key] = metadata.get(key)!;
-  return { definition, digests, result };
+    const visit = (vertex: Vertex): EncodedOp => {
+      const op = this.#encode(vertex);
+      if (visited.has(vertex)) return op;
+      visited.add(vertex);
+      for (const input of vertex.inputs) visit(input.vertex);
+      if (!kept.has(op.digest)) {
+        kept.add(op.digest);
+        digests.push(op.digest);
+        definition.def.push(op.bytes);
+        if (op.meta) metadata.set(op.digest, op.meta);
+      }
+      return op;
+    };
+
+    const result = visit(state.vertex).digest;
+    const terminalBytes = encodeTerminalOp(result, state.index);
+    digests.push(digestOf(terminalBytes));
+    definition.def.push(terminalBytes);
+    for (const key of [...metadata.keys()].sort(compareBytes)) definition.metadata[key] = metadata.get(key)!;
+    return { definition, digests, result };
+  }
+
+  /** The op's bytes and digest (its inputs' first: an op names its inputs by digest). */
+  #encode(vertex: Vertex): EncodedOp {
+    const known = this.#encoded.get(vertex);
+    if (known) return known;
+    const inputDigests = vertex.inputs.map((input) => this.#encode(input.vertex).digest);
+    const bytes = encodeOp(vertex, inputDigests, this.#options.platform);
+    const op = { digest: digestOf(bytes), bytes, meta: toMetadata(vertex) };
+    this.#encoded.set(vertex, op);
+    return op;
+  }
 }
 
 /** The Definition's own bytes (for hashing or saving), deterministic like the ops. */

@@ -77,6 +77,18 @@ const defInit = (d: m.LlbDefinition) => ({ def: d.def, metadata: d.metadata });
 
 describe('hand-written BuildKit codecs write what protobuf-es writes', () => {
   it('Definition', () => sameBytes(definition, m.encodeDefinition, DefinitionSchema, defInit));
+  it('Definition, with one metadata object under several digests and in several definitions', () =>
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 4 }), definition, (digests, d) => {
+        // Each entry is encoded once per metadata object and reused: never under another digest.
+        const shared = { ignoreCache: false, description: { 'llb.customname': digests[0]! }, caps: { 'exec.meta.base': true } };
+        for (const n of [1, digests.length, 1]) {
+          const def = { def: d.def, metadata: Object.fromEntries([...Object.entries(d.metadata), ...digests.slice(0, n).map((k) => [k, shared] as const)]) };
+          expect(Buffer.from(m.encodeDefinition(def)).toString('hex')).toBe(Buffer.from(toBinary(DefinitionSchema, create(DefinitionSchema, defInit(def)))).toString('hex'));
+        }
+      }),
+      { numRuns: 200 },
+    ));
 
   it('Control.SolveRequest', () =>
     sameBytes(
