@@ -6,11 +6,11 @@
 // that copies from many stages in turn (`COPY --from=s1`, then s2, ...) is a
 // chain: each copy waits for the one before it and for its stage. With every
 // stage started together, the stages finish in no useful order and the chain
-// of copies runs last, one after another, while the builder has nothing else
-// to do. Evaluated in the chain's order, a few stages at a time, each copy
-// runs as soon as its stage is done, beside the stages still building. Fewer
-// steps starting at once also keeps BuildKit 0.8 off its flightcontrol race
-// (many RUN steps asking for the same resolv.conf at the same instant).
+// of copies runs last, one after another. Evaluated in the chain's order, a
+// few stages at a time, each copy runs as soon as its stage is done, beside
+// the stages still building. Fewer steps starting at once also keeps
+// BuildKit 0.8 off its flightcontrol race (many RUN steps asking for the
+// same resolv.conf at the same instant).
 //
 // The chain is the result's base steps: each op's root (an exec's `/` mount,
 // a file op's first action's input) back to its source. A step of the chain
@@ -40,7 +40,8 @@ export function chainBase(vertex: Vertex): Output | null {
 
 /**
  * The evaluation order for `result`; empty when ordering would change
- * nothing (fewer than two joins read anything but a source).
+ * nothing (fewer than two of the states the chain reads are built by steps,
+ * not plain sources such as the context or an image).
  */
 export function evaluationOrder(result: State, options: { chunk: number }): EvaluationStep[] {
   if (result === null) return [];
