@@ -1,14 +1,17 @@
 // On the engine: a final stage that copies from many stages has them built a
 // window at a time in the order it copies them, each copy running while later
 // stages build; with no window, BuildKit starts them all at once. Either way
-// the image has the same files.
+// the image has the same files, and a cold build in order makes the image
+// docker builds.
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { describeImage } from '../../src/build/image-inspect.js';
 import { runLocalBuild } from '../../src/build/local-build.js';
 import type { ProgressEvent } from '../../src/buildkit/index.js';
 import { tempContext } from './support/context.js';
+import { compareImages, dockerBuild, listCases } from './support/differential.js';
 
 const run = promisify(execFile);
 const DOCKER = '/usr/bin/docker';
@@ -103,5 +106,32 @@ describe('stages evaluated in the order the result reads them', () => {
     expect(runs).toHaveLength(STAGES);
     expect(mostAtOnce(runs)).toBeGreaterThan(2);
     expect(traces.some((t) => t.startsWith('evaluated'))).toBe(false);
+  });
+
+  it('builds cold, one stage at a time, the image docker builds (bind mount from a stage, a stage on a stage, a stage read twice)', async () => {
+    const c = listCases().find((x) => x.name === 'many-stages')!;
+    const dockerTag = 'hangar-test-order:docker';
+    const hangarTag = 'hangar-test-order:ordered';
+    tags.push(dockerTag, hangarTag);
+    const d = await dockerBuild(c, dockerTag);
+    expect(d.status, d.output).toBe(0);
+    const traces: string[] = [];
+    await runLocalBuild(
+      {
+        context: c.dir,
+        tags: [hangarTag],
+        secrets: [],
+        buildArgs: {},
+        noCache: true,
+        evaluationWindow: 1,
+        env: { ...process.env, XDG_CONFIG_HOME: home.dir, XDG_CACHE_HOME: home.dir },
+        cwd: c.dir,
+      },
+      { warn: () => undefined, trace: (t) => traces.push(t) },
+    );
+    // s1, s2, s4 (the bind mount), s3 and s5, each with the chain up to its reader.
+    expect(traces).toContain('evaluated 10 of 10 parts in order, 1 inputs at a time');
+    const [expected, actual] = await Promise.all([describeImage(dockerTag), describeImage(hangarTag)]);
+    expect(compareImages(expected, actual)).toEqual([]);
   });
 });
