@@ -28,6 +28,7 @@ export async function evaluateInOrder(
   marshal: MarshalOptions,
 ): Promise<OrderedEvaluation> {
   const marshaler = new DefinitionMarshaler(marshal);
+  const room = Math.max(1, window);
   const inputs = new Set<Promise<void>>();
   const all: Promise<void>[] = [];
   let evaluated = 0;
@@ -36,7 +37,7 @@ export async function evaluateInOrder(
   const failure = new Promise<void>((resolve) => (onFailure = resolve));
 
   for (const step of steps) {
-    while (step.kind === 'input' && inputs.size >= Math.max(1, window) && !failed) await Promise.race([failure, ...inputs]);
+    while (step.kind === 'input' && inputs.size >= room && !failed) await Promise.race([failure, ...inputs]);
     if (failed) break;
     const part: Promise<void> = gateway.solve(marshaler.marshal(step.state), { evaluate: true }).then(
       () => {

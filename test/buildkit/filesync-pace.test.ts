@@ -10,13 +10,16 @@ import { PacketSchema, Packet_PacketType as T, type Packet } from '../../src/bui
 import { ListingPace, sendDirectory, type PacketStream } from '../../src/buildkit/filesync/send.js';
 import { packetsToSender } from './helpers.js';
 
+/** A pace with a small lead, to step through by hand. */
+const smallPace = (): ListingPace => new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+
 describe('ListingPace', () => {
   afterEach(() => {
     vi.useRealTimers();
   });
 
   it('lets everything through until the first request', () => {
-    const pace = new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+    const pace = smallPace();
     expect(pace.state).toBe('idle');
     expect(pace.mustWait(1_000_000)).toBe(false);
     pace.requested(3);
@@ -27,7 +30,7 @@ describe('ListingPace', () => {
 
   it('waits until the lead is down to the resume point, not before', async () => {
     vi.useFakeTimers();
-    const pace = new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+    const pace = smallPace();
     pace.requested(0);
     let done = false;
     const waiting = pace.wait(11).then(() => (done = true));
@@ -43,7 +46,7 @@ describe('ListingPace', () => {
 
   it('ends the pacing when a wait sees neither a request nor a file sent', async () => {
     vi.useFakeTimers();
-    const pace = new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+    const pace = smallPace();
     pace.requested(0);
     const waiting = pace.wait(20);
     await vi.advanceTimersByTimeAsync(100);
@@ -54,7 +57,7 @@ describe('ListingPace', () => {
 
   it('keeps waiting while files are still being sent, with more patience once requests are dense', async () => {
     vi.useFakeTimers();
-    const pace = new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+    const pace = smallPace();
     for (let i = 0; i < 100; i++) pace.requested(i);
     let done = false;
     const waiting = pace.wait(200).then(() => (done = true));
@@ -74,7 +77,7 @@ describe('ListingPace', () => {
 
   it('is released by the end of the sync', async () => {
     vi.useFakeTimers();
-    const pace = new ListingPace({ lead: 10, resume: 5, denseRequests: 64, shortPatienceMs: 5, patienceMs: 50 });
+    const pace = smallPace();
     pace.requested(0);
     const waiting = pace.wait(50);
     pace.release();
